@@ -1,0 +1,51 @@
+namespace Domain.Datasets;
+
+/// <summary>An uploaded, validated dataset. Its files live in the artifact store under <see cref="ArtifactPath"/>.</summary>
+public sealed class Dataset
+{
+    public Guid Id { get; set; }
+
+    public required string Name { get; set; }
+
+    /// <summary>Upload format, e.g. <c>idx</c>.</summary>
+    public required string Format { get; set; }
+
+    /// <summary>Per-sample shape, e.g. [28, 28].</summary>
+    public int[] Shape { get; set; } = [];
+
+    public int Classes { get; set; }
+
+    /// <summary>Training samples.</summary>
+    public int Samples { get; set; }
+
+    /// <summary>Samples of an uploaded test split; 0 means the worker holds out <see cref="DatasetLayout.HoldoutFraction"/> of the training samples.</summary>
+    public int TestSamples { get; set; }
+
+    /// <summary>sha256 (hex) over the decoded content of every file, in a fixed order.</summary>
+    public required string ContentHash { get; set; }
+
+    /// <summary>Folder of the dataset's files, relative to the artifact store root.</summary>
+    public required string ArtifactPath { get; set; }
+
+    public long SizeBytes { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>File names and split rules shared by the upload path and the worker.</summary>
+public static class DatasetLayout
+{
+    public const string TrainImages = "train-images.idx";
+    public const string TrainLabels = "train-labels.idx";
+    public const string TestImages = "test-images.idx";
+    public const string TestLabels = "test-labels.idx";
+
+    /// <summary>Share of training samples held out as the test split when none was uploaded.</summary>
+    public const double HoldoutFraction = 0.2;
+}
+
+public static class DatasetFormats
+{
+    public const string Idx = "idx";
+    public static readonly string[] All = [Idx];
+}

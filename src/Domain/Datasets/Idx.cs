@@ -1,0 +1,95 @@
+using System.Buffers.Binary;
+using Domain.Common;
+
+namespace Domain.Datasets;
+
+/// <summary>
+/// The IDX format of the MNIST database (LeCun, Cortes and Burges, http://yann.lecun.com/exdb/mnist/):
+/// two zero bytes, a type byte, a dimension count, then big-endian int32 sizes and the row-major data.
+/// Only unsigned bytes (type 0x08) are accepted, which is what MNIST-style image and label files use.
+/// </summary>
+public static class Idx
+{
+    public const byte UnsignedByte = 0x08;
+    public const int MaxDimensions = 4;
+
+    /// <summary>Reads and checks the header. Errors name <paramref name="field"/> and say what is wrong.</summary>
+    public static IdxHeader ReadHeader(Stream stream, string field)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        if (!TryReadExactly(stream, magic))
+        {
+            throw new DomainValidationException(field, "is empty or shorter than an IDX header (4 bytes).");
+        }
+        if (magic[0] != 0 || magic[1] != 0)
+        {
+            throw new DomainValidationException(field,
+                $"has wrong magic number 0x{BinaryPrimitives.ReadUInt32BigEndian(magic):X8}: an IDX file starts with two zero bytes.");
+        }
+        if (magic[2] != UnsignedByte)
+        {
+            throw new DomainValidationException(field, $"has IDX data type 0x{magic[2]:X2}; only unsigned bytes (0x08) are supported.");
+        }
+        int dims = magic[3];
+        if (dims is < 1 or > MaxDimensions)
+        {
+            throw new DomainValidationException(field, $"declares {dims} dimensions; 1 to {MaxDimensions} are supported.");
+        }
+        Span<byte> sizes = stackalloc byte[4 * dims];
+        if (!TryReadExactly(stream, sizes))
+        {
+            throw new DomainValidationException(field, "is truncated inside its IDX header.");
+        }
+        var dimensions = new int[dims];
+        for (int i = 0; i < dims; i++)
+        {
+            int size = BinaryPrimitives.ReadInt32BigEndian(sizes.Slice(4 * i, 4));
+            if (size <= 0)
+            {
+                throw new DomainValidationException(field, $"has dimension {i} of size {size}; sizes must be positive.");
+            }
+            dimensions[i] = size;
+        }
+        return new IdxHeader(magic[2], dimensions);
+    }
+
+    /// <summary>True when the stream starts with the gzip magic bytes; the position is restored.</summary>
+    public static bool IsGzip(Stream seekable)
+    {
+        long position = seekable.Position;
+        int b0 = seekable.ReadByte();
+        int b1 = seekable.ReadByte();
+        seekable.Position = position;
+        return b0 == 0x1f && b1 == 0x8b;
+    }
+
+    private static bool TryReadExactly(Stream stream, Span<byte> buffer)
+    {
+        int read = 0;
+        while (read < buffer.Length)
+        {
+            int n = stream.Read(buffer[read..]);
+            if (n == 0)
+            {
+                return false;
+            }
+            read += n;
+        }
+        return true;
+    }
+}
+
+/// <summary>An IDX header: <see cref="Dimensions"/>[0] is the sample count, the rest the per-sample shape.</summary>
+public sealed record IdxHeader(byte DataType, int[] Dimensions)
+{
+    public int Count => Dimensions[0];
+
+    public int[] SampleShape => Dimensions[1..];
+
+    public long SampleSize => SampleShape.Aggregate(1L, (a, b) => a * b);
+
+    public long HeaderLength => 4 + 4L * Dimensions.Length;
+
+    /// <summary>Bytes a complete file with this header has.</summary>
+    public long ExpectedLength => HeaderLength + Count * SampleSize;
+}

@@ -1,0 +1,52 @@
+namespace Domain.Jobs;
+
+/// <summary>A submitted training request and its lifecycle. The spec is stored verbatim as JSON.</summary>
+public sealed class Job
+{
+    public Guid Id { get; set; }
+
+    public Guid DatasetId { get; set; }
+
+    public required string SpecJson { get; set; }
+
+    public JobStatus Status { get; set; } = JobStatus.Queued;
+
+    public DateTime CreatedAt { get; set; }
+
+    public DateTime? StartedAt { get; set; }
+
+    public DateTime? FinishedAt { get; set; }
+
+    /// <summary>How many times a worker has started this job (retries after a crash resume from the checkpoint).</summary>
+    public int Attempts { get; set; }
+
+    public bool CancelRequested { get; set; }
+
+    /// <summary>Client-supplied <c>Idempotency-Key</c>; unique when present.</summary>
+    public string? IdempotencyKey { get; set; }
+
+    /// <summary>sha256 of the request body sent with <see cref="IdempotencyKey"/>, to refuse a reused key with a different body.</summary>
+    public string? RequestHash { get; set; }
+
+    /// <summary>The background-job id of the queue entry running this job.</summary>
+    public string? QueueJobId { get; set; }
+
+    public int Epoch { get; set; }
+
+    public int Epochs { get; set; }
+
+    public string? Error { get; set; }
+
+    public List<Runs.Run> Runs { get; set; } = [];
+
+    public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled;
+}
+
+public enum JobStatus
+{
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}

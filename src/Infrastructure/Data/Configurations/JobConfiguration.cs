@@ -1,0 +1,23 @@
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Infrastructure.Data.Configurations;
+
+internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
+{
+    public void Configure(EntityTypeBuilder<Job> builder)
+    {
+        builder.ToTable("jobs");
+        builder.HasKey(j => j.Id);
+        builder.Property(j => j.SpecJson).IsRequired();
+        builder.Property(j => j.Status).HasConversion<string>().HasMaxLength(16);
+        builder.Property(j => j.IdempotencyKey).HasMaxLength(200);
+        builder.Property(j => j.RequestHash).HasMaxLength(64);
+        builder.Property(j => j.QueueJobId).HasMaxLength(64);
+        builder.Property(j => j.Error).HasMaxLength(4000);
+        builder.Ignore(j => j.IsFinished);
+        builder.HasIndex(j => j.IdempotencyKey).IsUnique();
+        builder.HasIndex(j => new { j.Status, j.CreatedAt });
+        builder.HasOne<Dataset>().WithMany().HasForeignKey(j => j.DatasetId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasMany(j => j.Runs).WithOne().HasForeignKey(r => r.JobId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

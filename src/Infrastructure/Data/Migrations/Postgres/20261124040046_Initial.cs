@@ -1,0 +1,244 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Infrastructure.Data.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class Initial : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "artifacts",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    Kind = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Path = table.Column<string>(type: "character varying(512)", maxLength: 512, nullable: false),
+                    SizeBytes = table.Column<long>(type: "bigint", nullable: false),
+                    Sha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    DatasetId = table.Column<Guid>(type: "uuid", nullable: true),
+                    JobId = table.Column<Guid>(type: "uuid", nullable: true),
+                    RunId = table.Column<Guid>(type: "uuid", nullable: true),
+                    Epoch = table.Column<int>(type: "integer", nullable: true),
+                    CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_artifacts", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "datasets",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    Name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    Format = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Shape = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    Classes = table.Column<int>(type: "integer", nullable: false),
+                    Samples = table.Column<int>(type: "integer", nullable: false),
+                    TestSamples = table.Column<int>(type: "integer", nullable: false),
+                    ContentHash = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    ArtifactPath = table.Column<string>(type: "character varying(512)", maxLength: 512, nullable: false),
+                    SizeBytes = table.Column<long>(type: "bigint", nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_datasets", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "jobs",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    DatasetId = table.Column<Guid>(type: "uuid", nullable: false),
+                    SpecJson = table.Column<string>(type: "text", nullable: false),
+                    Status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    StartedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    FinishedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    Attempts = table.Column<int>(type: "integer", nullable: false),
+                    CancelRequested = table.Column<bool>(type: "boolean", nullable: false),
+                    IdempotencyKey = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    RequestHash = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    QueueJobId = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    Epoch = table.Column<int>(type: "integer", nullable: false),
+                    Epochs = table.Column<int>(type: "integer", nullable: false),
+                    Error = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_jobs", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_jobs_datasets_DatasetId",
+                        column: x => x.DatasetId,
+                        principalTable: "datasets",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Restrict);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "runs",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    JobId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Index = table.Column<int>(type: "integer", nullable: false),
+                    Status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    Device = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    StartedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    FinishedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    TestAccuracy = table.Column<double>(type: "double precision", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_runs", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_runs_jobs_JobId",
+                        column: x => x.JobId,
+                        principalTable: "jobs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "curve_points",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    RunId = table.Column<Guid>(type: "uuid", nullable: false),
+                    RankFraction = table.Column<double>(type: "double precision", nullable: false),
+                    Ranks = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    Parameters = table.Column<long>(type: "bigint", nullable: false),
+                    Flops = table.Column<long>(type: "bigint", nullable: false),
+                    Accuracy = table.Column<double>(type: "double precision", nullable: false),
+                    SvdAccuracy = table.Column<double>(type: "double precision", nullable: true),
+                    SvdParameters = table.Column<long>(type: "bigint", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_curve_points", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_curve_points_runs_RunId",
+                        column: x => x.RunId,
+                        principalTable: "runs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "epoch_metrics",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    RunId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Epoch = table.Column<int>(type: "integer", nullable: false),
+                    Stage = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    TrainLoss = table.Column<double>(type: "double precision", nullable: false),
+                    TrainAccuracy = table.Column<double>(type: "double precision", nullable: false),
+                    TestAccuracy = table.Column<double>(type: "double precision", nullable: false),
+                    LabelPrecision = table.Column<double>(type: "double precision", nullable: true),
+                    Seconds = table.Column<double>(type: "double precision", nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_epoch_metrics", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_epoch_metrics_runs_RunId",
+                        column: x => x.RunId,
+                        principalTable: "runs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_artifacts_DatasetId",
+                table: "artifacts",
+                column: "DatasetId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_artifacts_Path",
+                table: "artifacts",
+                column: "Path",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_artifacts_RunId_Kind_Epoch",
+                table: "artifacts",
+                columns: new[] { "RunId", "Kind", "Epoch" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_curve_points_RunId_RankFraction",
+                table: "curve_points",
+                columns: new[] { "RunId", "RankFraction" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_datasets_ContentHash",
+                table: "datasets",
+                column: "ContentHash");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_datasets_CreatedAt",
+                table: "datasets",
+                column: "CreatedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_epoch_metrics_RunId_Epoch",
+                table: "epoch_metrics",
+                columns: new[] { "RunId", "Epoch" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_jobs_DatasetId",
+                table: "jobs",
+                column: "DatasetId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_jobs_IdempotencyKey",
+                table: "jobs",
+                column: "IdempotencyKey",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_jobs_Status_CreatedAt",
+                table: "jobs",
+                columns: new[] { "Status", "CreatedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_runs_JobId_Index",
+                table: "runs",
+                columns: new[] { "JobId", "Index" },
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "artifacts");
+
+            migrationBuilder.DropTable(
+                name: "curve_points");
+
+            migrationBuilder.DropTable(
+                name: "epoch_metrics");
+
+            migrationBuilder.DropTable(
+                name: "runs");
+
+            migrationBuilder.DropTable(
+                name: "jobs");
+
+            migrationBuilder.DropTable(
+                name: "datasets");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using Infrastructure.Artifacts;
+using Infrastructure.Data;
+using Infrastructure.Jobs;
+using Infrastructure.Options;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Infrastructure;
+
+public static class DependencyInjection
+{
+    /// <summary>
+    /// Registers storage shared by the Api and the worker: the database selected by <c>Storage:Provider</c>,
+    /// the artifact store and the Hangfire job storage (PostgreSQL, or in-memory for the embedded default).
+    /// </summary>
+    public static IHostApplicationBuilder AddInfrastructure(this IHostApplicationBuilder builder)
+    {
+        IServiceCollection services = builder.Services;
+        StorageOptions storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new();
+        JobQueueOptions queue = builder.Configuration.GetSection(JobQueueOptions.SectionName).Get<JobQueueOptions>() ?? new();
+        services.Configure<StorageOptions>(builder.Configuration.GetSection(StorageOptions.SectionName));
+        services.Configure<JobQueueOptions>(builder.Configuration.GetSection(JobQueueOptions.SectionName));
+        services.AddSingleton(TimeProvider.System);
+
+        bool postgres = IsPostgres(storage);
+        string? postgresConnection = builder.Configuration.GetConnectionString(StorageProviders.PostgresConnectionName);
+        if (postgres)
+        {
+            if (string.IsNullOrWhiteSpace(postgresConnection))
+            {
+                throw new InvalidOperationException(
+                    $"Storage:Provider is '{StorageProviders.Postgres}' but ConnectionStrings:{StorageProviders.PostgresConnectionName} is not set.");
+            }
+            services.AddDbContext<AppDbContext, PostgresAppDbContext>(o => o.UseNpgsql(postgresConnection));
+        }
+        else if (string.Equals(storage.Provider, StorageProviders.Sqlite, StringComparison.OrdinalIgnoreCase))
+        {
+            Directory.CreateDirectory(storage.DataDirectory);
+            services.AddDbContext<AppDbContext, SqliteAppDbContext>(o => o.UseSqlite(storage.SqliteConnectionString()));
+        }
+        else
+        {
+            throw new InvalidOperationException(
+                $"Storage:Provider '{storage.Provider}' is unknown; use '{StorageProviders.Sqlite}' or '{StorageProviders.Postgres}'.");
+        }
+
+        services.AddSingleton<IArtifactStore>(_ => new FileArtifactStore(storage.ResolveArtifactRoot()));
+
+        services.AddHangfire(config =>
+        {
+            config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings()
+                .UseFilter(new AutomaticRetryAttribute { Attempts = queue.Retries, DelaysInSeconds = [1, 5, 15] });
+            if (postgres)
+            {
+                config.UsePostgreSqlStorage(
+                    o => o.UseNpgsqlConnection(postgresConnection),
+                    new PostgreSqlStorageOptions
+                    {
+                        SchemaName = queue.Schema,
+                        PrepareSchemaIfNecessary = true,
+                        // A heartbeat keeps a running job invisible; a crashed worker's job reappears after the timeout.
+                        UseSlidingInvisibilityTimeout = true,
+                        InvisibilityTimeout = queue.InvisibilityTimeout,
+                        QueuePollInterval = TimeSpan.FromSeconds(1),
+                    });
+            }
+            else
+            {
+                config.UseInMemoryStorage();
+            }
+        });
+        services.AddSingleton<ITrainingQueue, HangfireTrainingQueue>();
+        return builder;
+    }
+
+    public static bool IsPostgres(StorageOptions storage) =>
+        string.Equals(storage.Provider, StorageProviders.Postgres, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Applies pending migrations (and enables WAL for SQLite so the worker and the Api can share the file).</summary>
+    public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using AsyncServiceScope scope = services.CreateAsyncScope();
+        AppDbContext db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+        if (db.Database.IsSqlite())
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
+
+    /// <summary>Whether this process should migrate at start-up (<c>Storage:MigrateOnStartup</c>).</summary>
+    public static bool ShouldMigrateOnStartup(this IServiceProvider services) =>
+        services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStartup;
+}
