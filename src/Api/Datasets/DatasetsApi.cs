@@ -1,0 +1,67 @@
+namespace Api.Datasets;
+
+/// <summary>Dataset as returned by the API.</summary>
+public sealed record DatasetResponse(
+    Guid Id, string Name, string Format, int Samples, int TestSamples, int Classes, int[] Shape,
+    string ContentHash, long SizeBytes, DateTime CreatedAt)
+{
+    public static DatasetResponse From(Dataset d) =>
+        new(d.Id, d.Name, d.Format, d.Samples, d.TestSamples, d.Classes, d.Shape, d.ContentHash, d.SizeBytes, d.CreatedAt);
+}
+
+public sealed record Page<T>(IReadOnlyList<T> Items, int Total, int Offset, int Limit);
+
+public static class DatasetsApi
+{
+    public static RouteGroupBuilder MapDatasetsApi(this RouteGroupBuilder api)
+    {
+        RouteGroupBuilder group = api.MapGroup("/datasets").WithTags("Datasets");
+        group.MapPost("/", CreateAsync)
+            .WithName("CreateDataset")
+            .WithSummary("Upload an IDX dataset")
+            .WithDescription("multipart/form-data: `name`, `format` (idx), files `images` and `labels` (IDX, raw or gzip), optionally `testImages` and `testLabels`. Without a test split the worker holds out 20% of the samples.")
+            .Accepts<IFormFile>("multipart/form-data")
+            .DisableAntiforgery()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        group.MapGet("/{id:guid}", GetAsync).WithName("GetDataset").WithSummary("Get a dataset").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("List datasets, newest first");
+        return group;
+    }
+
+    public static async Task<Created<DatasetResponse>> CreateAsync(HttpRequest request, DatasetUploadService uploads, CancellationToken cancellationToken)
+    {
+        Dataset dataset = await uploads.CreateAsync(request, cancellationToken);
+        return TypedResults.Created($"/api/v1/datasets/{dataset.Id}", DatasetResponse.From(dataset));
+    }
+
+    public static async Task<Ok<DatasetResponse>> GetAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    {
+        Dataset dataset = await db.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, cancellationToken)
+            ?? throw new NotFoundException("Dataset", id);
+        return TypedResults.Ok(DatasetResponse.From(dataset));
+    }
+
+    public static async Task<Ok<Page<DatasetResponse>>> ListAsync(AppDbContext db, CancellationToken cancellationToken, int offset = 0, int limit = 50)
+    {
+        (offset, limit) = Paging.Clamp(offset, limit);
+        int total = await db.Datasets.CountAsync(cancellationToken);
+        List<Dataset> items = await db.Datasets.AsNoTracking().OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id)
+            .Skip(offset).Take(limit).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new Page<DatasetResponse>(items.Select(DatasetResponse.From).ToList(), total, offset, limit));
+    }
+}
+
+internal static class Paging
+{
+    public const int MaxLimit = 500;
+
+    public static (int Offset, int Limit) Clamp(int offset, int limit)
+    {
+        var rules = new Rules();
+        rules.Range("offset", offset, 0, int.MaxValue);
+        rules.Range("limit", limit, 1, MaxLimit);
+        rules.ThrowIfInvalid();
+        return (offset, limit);
+    }
+}

@@ -1,0 +1,9 @@
+global using Domain.Artifacts;
+global using Domain.Common;
+global using Domain.Datasets;
+global using Domain.Jobs;
+global using Domain.Runs;
+global using Infrastructure.Data;
+global using Microsoft.AspNetCore.Http.HttpResults;
+global using Microsoft.AspNetCore.Mvc;
+global using Microsoft.EntityFrameworkCore;

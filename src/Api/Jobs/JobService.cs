@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Infrastructure.Jobs;
+using Worker.Jobs;
+
+namespace Api.Jobs;
+
+/// <summary>Submits, reads and cancels jobs. Validation covers the whole spec against its dataset.</summary>
+public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvider clock, ILogger<JobService> logger)
+{
+    public const int MaxIdempotencyKeyLength = 200;
+
+    private static readonly JsonSerializerOptions s_strict = new(TrainingJob.SpecJson)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
+    /// <summary>Creates and enqueues a job; with an idempotency key a repeated request returns the first job.</summary>
+    public async Task<(Job Job, bool Created)> SubmitAsync(string body, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is not null && (idempotencyKey.Length == 0 || idempotencyKey.Length > MaxIdempotencyKeyLength))
+        {
+            throw new DomainValidationException("Idempotency-Key", $"must be 1 to {MaxIdempotencyKeyLength} characters.");
+        }
+        string requestHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
+        if (idempotencyKey is not null && await FindByKeyAsync(idempotencyKey, requestHash, cancellationToken) is { } existing)
+        {
+            return (existing, false);
+        }
+
+        JobSpec spec = Parse(body);
+        Dataset? dataset = spec.DatasetId == Guid.Empty ? null
+            : await db.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == spec.DatasetId, cancellationToken);
+        var errors = spec.Validate(dataset?.Shape, dataset?.Classes).ToList();
+        if (dataset is null && spec.DatasetId != Guid.Empty)
+        {
+            errors.Insert(0, new ValidationError("datasetId", $"dataset '{spec.DatasetId}' does not exist."));
+        }
+        if (errors.Count > 0)
+        {
+            throw new DomainValidationException(errors);
+        }
+
+        var job = new Job
+        {
+            Id = Guid.CreateVersion7(),
+            DatasetId = spec.DatasetId,
+            SpecJson = JsonSerializer.Serialize(spec, TrainingJob.SpecJson),
+            Status = JobStatus.Queued,
+            CreatedAt = clock.GetUtcNow().UtcDateTime,
+            IdempotencyKey = idempotencyKey,
+            RequestHash = idempotencyKey is null ? null : requestHash,
+            Epochs = TotalEpochs(spec),
+        };
+        db.Jobs.Add(job);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (idempotencyKey is not null)
+        {
+            // A concurrent request with the same key won the race.
+            db.ChangeTracker.Clear();
+            return (await FindByKeyAsync(idempotencyKey, requestHash, cancellationToken)
+                ?? throw new ConflictException("A job with this Idempotency-Key is being created; retry."), false);
+        }
+
+        try
+        {
+            job.QueueJobId = queue.Enqueue(job.Id);
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Could not enqueue job {JobId}; removing it.", job.Id);
+            db.Jobs.Remove(job);
+            await db.SaveChangesAsync(CancellationToken.None);
+            throw;
+        }
+        return (job, true);
+    }
+
+    public async Task<Job> CancelAsync(Guid id, CancellationToken cancellationToken)
+    {
+        Job job = await db.Jobs.Include(j => j.Runs).SingleOrDefaultAsync(j => j.Id == id, cancellationToken)
+            ?? throw new NotFoundException("Job", id);
+        if (job.IsFinished)
+        {
+            throw new ConflictException($"Job {id} is already {job.Status}.");
+        }
+        job.CancelRequested = true;
+        if (job.Status == JobStatus.Queued && job.Epoch == 0)
+        {
+            job.Status = JobStatus.Cancelled;
+            job.FinishedAt = clock.GetUtcNow().UtcDateTime;
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        if (job.QueueJobId is not null)
+        {
+            // Deletes a queued entry; for a running one Hangfire fires the job's cancellation token.
+            queue.Cancel(job.QueueJobId);
+        }
+        return job;
+    }
+
+    /// <summary>Epochs over all stages: the nested-dropout stage comes before co-teaching when both are set.</summary>
+    public static int TotalEpochs(JobSpec spec) =>
+        spec.Training.Epochs + (spec.NestedDropout is not null && spec.CoTeaching is not null
+            ? spec.NestedDropout.StageEpochs ?? spec.Training.Epochs
+            : 0);
+
+    private static JobSpec Parse(string body)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            throw new DomainValidationException("body", "is empty; send a JSON job spec.");
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<JobSpec>(body, s_strict) ?? throw new DomainValidationException("body", "must be a JSON object.");
+        }
+        catch (JsonException ex)
+        {
+            string field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            throw new DomainValidationException(field, $"is not valid: {FirstSentence(ex.Message)}");
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        int end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end < 0 ? message : message[..(end + 1)];
+    }
+
+    private async Task<Job?> FindByKeyAsync(string key, string requestHash, CancellationToken cancellationToken)
+    {
+        Job? job = await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleOrDefaultAsync(j => j.IdempotencyKey == key, cancellationToken);
+        if (job is not null && job.RequestHash != requestHash)
+        {
+            throw new ConflictException("This Idempotency-Key was already used with a different request body.");
+        }
+        return job;
+    }
+}

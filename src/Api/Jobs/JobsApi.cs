@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Api.Datasets;
+using Worker.Jobs;
+
+namespace Api.Jobs;
+
+public sealed record JobProgress(int Epoch, int Epochs);
+
+public sealed record MetricResponse(
+    int Epoch, string Stage, double TrainLoss, double TrainAccuracy, double TestAccuracy, double? LabelPrecision, double Seconds)
+{
+    public static MetricResponse From(EpochMetric m) =>
+        new(m.Epoch, m.Stage, m.TrainLoss, m.TrainAccuracy, m.TestAccuracy, m.LabelPrecision, m.Seconds);
+}
+
+public sealed record JobResponse(
+    Guid Id, JobStatus Status, Guid DatasetId, JobProgress Progress, IReadOnlyList<Guid> RunIds,
+    MetricResponse? LatestMetrics, string? Error, int Attempts, bool CancelRequested,
+    DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt, JsonElement Spec);
+
+public static class JobsApi
+{
+    public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder api)
+    {
+        RouteGroupBuilder group = api.MapGroup("/jobs").WithTags("Jobs");
+        group.MapPost("/", SubmitAsync)
+            .WithName("SubmitJob")
+            .WithSummary("Submit a training job")
+            .WithDescription("Body: a JSON job spec. Send an `Idempotency-Key` header to make retries safe: the same key and body return the first job (200); the same key with another body is a 409.")
+            .Accepts<JobSpec>("application/json")
+            .Produces<JobResponse>(StatusCodes.Status202Accepted)
+            .Produces<JobResponse>(StatusCodes.Status200OK)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{id:guid}", GetAsync).WithName("GetJob").WithSummary("Get a job's status, progress and latest metrics")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("List jobs, newest first, by status and dataset");
+        group.MapPost("/{id:guid}/cancel", CancelAsync).WithName("CancelJob")
+            .WithSummary("Cancel a job; a running training stops within a few seconds")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return group;
+    }
+
+    public static async Task<Results<Accepted<JobResponse>, Ok<JobResponse>>> SubmitAsync(
+        HttpRequest request, JobService jobs, AppDbContext db, CancellationToken cancellationToken,
+        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey = null)
+    {
+        using var reader = new StreamReader(request.Body);
+        string body = await reader.ReadToEndAsync(cancellationToken);
+        (Job job, bool created) = await jobs.SubmitAsync(body, idempotencyKey, cancellationToken);
+        JobResponse response = await ToResponseAsync(db, job, cancellationToken);
+        return created
+            ? TypedResults.Accepted($"/api/v1/jobs/{job.Id}", response)
+            : TypedResults.Ok(response);
+    }
+
+    public static async Task<Ok<JobResponse>> GetAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    {
+        Job job = await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleOrDefaultAsync(j => j.Id == id, cancellationToken)
+            ?? throw new NotFoundException("Job", id);
+        return TypedResults.Ok(await ToResponseAsync(db, job, cancellationToken));
+    }
+
+    public static async Task<Ok<Page<JobResponse>>> ListAsync(
+        AppDbContext db, CancellationToken cancellationToken, JobStatus? status = null, Guid? datasetId = null, int offset = 0, int limit = 50)
+    {
+        (offset, limit) = Paging.Clamp(offset, limit);
+        IQueryable<Job> query = db.Jobs.AsNoTracking();
+        if (status is not null)
+        {
+            query = query.Where(j => j.Status == status);
+        }
+        if (datasetId is not null)
+        {
+            query = query.Where(j => j.DatasetId == datasetId);
+        }
+        int total = await query.CountAsync(cancellationToken);
+        List<Job> jobs = await query.Include(j => j.Runs).OrderByDescending(j => j.CreatedAt).ThenBy(j => j.Id)
+            .Skip(offset).Take(limit).ToListAsync(cancellationToken);
+        var items = new List<JobResponse>(jobs.Count);
+        foreach (Job job in jobs)
+        {
+            items.Add(await ToResponseAsync(db, job, cancellationToken));
+        }
+        return TypedResults.Ok(new Page<JobResponse>(items, total, offset, limit));
+    }
+
+    public static async Task<Accepted<JobResponse>> CancelAsync(Guid id, JobService jobs, AppDbContext db, CancellationToken cancellationToken)
+    {
+        Job job = await jobs.CancelAsync(id, cancellationToken);
+        return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", await ToResponseAsync(db, job, cancellationToken));
+    }
+
+    private static async Task<JobResponse> ToResponseAsync(AppDbContext db, Job job, CancellationToken cancellationToken)
+    {
+        List<Guid> runIds = job.Runs.OrderBy(r => r.Index).Select(r => r.Id).ToList();
+        EpochMetric? latest = runIds.Count == 0 ? null
+            : await db.EpochMetrics.AsNoTracking().Where(m => runIds.Contains(m.RunId))
+                .OrderByDescending(m => m.Epoch).FirstOrDefaultAsync(cancellationToken);
+        return new JobResponse(
+            job.Id, job.Status, job.DatasetId, new JobProgress(job.Epoch, job.Epochs), runIds,
+            latest is null ? null : MetricResponse.From(latest), job.Error, job.Attempts, job.CancelRequested,
+            job.CreatedAt, job.StartedAt, job.FinishedAt,
+            JsonSerializer.Deserialize<JsonElement>(job.SpecJson, TrainingJob.SpecJson));
+    }
+}

@@ -1,0 +1,56 @@
+using Hangfire;
+using Infrastructure;
+using Infrastructure.Jobs;
+using Infrastructure.Options;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Training.Engine;
+using Worker.Datasets;
+using Worker.Hosting;
+using Worker.Jobs;
+
+namespace Worker;
+
+public static class DependencyInjection
+{
+    /// <summary>
+    /// Registers the training worker: the TorchSharp engine, the <see cref="ITrainingJob"/> implementation
+    /// and a Hangfire server on the training queue with one worker thread per device.
+    /// Call after <see cref="Infrastructure.DependencyInjection.AddInfrastructure"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddWorker(this IHostApplicationBuilder builder)
+    {
+        IServiceCollection services = builder.Services;
+        WorkerOptions options = builder.Configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new();
+        StorageOptions storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new();
+        services.Configure<WorkerOptions>(builder.Configuration.GetSection(WorkerOptions.SectionName));
+
+        services.AddSingleton(_ => new TrainingEngine(new TrainingEngineOptions { Device = options.Device, Threads = options.Threads }));
+        services.AddSingleton<DatasetLoader>();
+        services.AddScoped<ITrainingJob, TrainingJob>();
+        services.AddHostedService<TorchStartupLogger>();
+        if (!Infrastructure.DependencyInjection.IsPostgres(storage))
+        {
+            services.AddHostedService<EmbeddedQueueRecovery>();
+        }
+        services.AddHangfireServer(server =>
+        {
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+            server.Queues = [Queues.Training];
+            server.WorkerCount = Math.Max(1, options.Concurrency);
+            // Hangfire re-checks deleted (cancelled) jobs at this interval and fires their token.
+            server.CancellationCheckInterval = TimeSpan.FromSeconds(1);
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+        });
+        return builder;
+    }
+
+    /// <summary>Whether the Api should host the worker too (see <see cref="WorkerOptions.InProcess"/>).</summary>
+    public static bool RunsWorkerInProcess(this IHostApplicationBuilder builder)
+    {
+        WorkerOptions options = builder.Configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new();
+        StorageOptions storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new();
+        return options.InProcess ?? !Infrastructure.DependencyInjection.IsPostgres(storage);
+    }
+}

@@ -1,0 +1,6 @@
+global using Domain.Artifacts;
+global using Domain.Datasets;
+global using Domain.Jobs;
+global using Domain.Runs;
+global using Microsoft.EntityFrameworkCore;
+global using Microsoft.Extensions.Logging;

@@ -1,0 +1,25 @@
+namespace Worker;
+
+/// <summary>Section <c>Worker</c>: how this process trains.</summary>
+public sealed class WorkerOptions
+{
+    public const string SectionName = "Worker";
+
+    /// <summary><c>auto</c> (CUDA when a GPU is visible), <c>cpu</c> or <c>cuda</c>.</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Torch intra-op threads; 0 keeps libtorch's default (one per core).</summary>
+    public int Threads { get; set; }
+
+    /// <summary>Concurrent trainings in this process: one per GPU (and one on CPU, which a training already saturates).</summary>
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>
+    /// Whether the Api process also runs the worker. Null: yes with the embedded SQLite default, no with
+    /// PostgreSQL (where workers are separate processes that share the Hangfire queue).
+    /// </summary>
+    public bool? InProcess { get; set; }
+
+    /// <summary>How often a running training checks the database for a cancel request.</summary>
+    public TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+}
