@@ -63,7 +63,11 @@ public sealed record RankPoint(
 public sealed record TrainingOutcome(
     IReadOnlyList<RankPoint> Curve,
     double TestAccuracy,
-    Action<Stream> WriteModel);
+    Action<Stream> WriteModel)
+{
+    /// <summary>Test accuracy of the dense baseline when <c>sweep.svdBaseline</c> trained one; otherwise null.</summary>
+    public double? DenseAccuracy { get; init; }
+}
 
 /// <summary>Receives progress on the training thread. Implementations must not block for long.</summary>
 public interface ITrainingObserver

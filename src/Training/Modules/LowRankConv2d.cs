@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace Training.Modules;
 
@@ -17,9 +18,13 @@ public sealed class LowRankConv2d : Module<Tensor, Tensor>, IFactorizedLayer
 
     private LowRankConv2d(Tensor vWeight, Tensor uWeight, Tensor uBias, int fullRank, int padding) : base(nameof(LowRankConv2d))
     {
-        v = new Parameter(vWeight.detach().clone());
-        u = new Parameter(uWeight.detach().clone());
-        bias = new Parameter(uBias.detach().clone());
+        // Factories build the factors inside dispose scopes; the parameters must outlive them.
+        v = new Parameter(vWeight.detach().contiguous().clone());
+        u = new Parameter(uWeight.detach().contiguous().clone());
+        bias = new Parameter(uBias.detach().contiguous().clone());
+        v.DetachFromDisposeScope();
+        u.DetachFromDisposeScope();
+        bias.DetachFromDisposeScope();
         FullRank = fullRank;
         ActiveRank = (int)vWeight.shape[0];
         InChannels = (int)vWeight.shape[1];

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace Training.Modules;
 
@@ -18,9 +19,13 @@ public sealed class LowRankLinear : Module<Tensor, Tensor>, IFactorizedLayer
 
     private LowRankLinear(Tensor vWeight, Tensor uWeight, Tensor uBias, int fullRank) : base(nameof(LowRankLinear))
     {
-        v = new Parameter(vWeight.detach().clone());
-        u = new Parameter(uWeight.detach().clone());
-        bias = new Parameter(uBias.detach().clone());
+        // Factories build the factors inside dispose scopes; the parameters must outlive them.
+        v = new Parameter(vWeight.detach().contiguous().clone());
+        u = new Parameter(uWeight.detach().contiguous().clone());
+        bias = new Parameter(uBias.detach().contiguous().clone());
+        v.DetachFromDisposeScope();
+        u.DetachFromDisposeScope();
+        bias.DetachFromDisposeScope();
         FullRank = fullRank;
         ActiveRank = (int)vWeight.shape[0];
         InFeatures = (int)vWeight.shape[1];

@@ -1,0 +1,299 @@
+using Domain.Jobs;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Training.Modules;
+
+/// <summary>One body layer of a <see cref="ClassifierNetwork"/>: a convolution (followed by ReLU and 2×2 max-pooling) or a fully connected layer (followed by ReLU).</summary>
+public sealed record LayerShape(bool Convolution, int In, int Out, int KernelSize = 0);
+
+/// <summary>
+/// The MLP or small CNN of a job: body layers (factorised <see cref="LowRankLinear"/>/<see cref="LowRankConv2d"/>,
+/// or dense for the baseline), each followed by ReLU (and max-pooling after convolutions), then a dense
+/// classifier on the penultimate features. The classifier stays dense, as is usual for factorised networks:
+/// its rank is bounded by the number of classes, and nested dropout acts on its input.
+/// </summary>
+public sealed class ClassifierNetwork : Module<Tensor, Tensor>
+{
+    private readonly ModuleList<Module<Tensor, Tensor>> body;
+    private readonly Linear classifier;
+
+    private ClassifierNetwork(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IEnumerable<Module<Tensor, Tensor>> modules, Linear head)
+        : base(nameof(ClassifierNetwork))
+    {
+        body = new ModuleList<Module<Tensor, Tensor>>(modules.ToArray());
+        classifier = head;
+        InputShape = inputShape;
+        Layers = layers;
+        RegisterComponents();
+    }
+
+    /// <summary>Per-sample input shape as (C, H, W) for convolutional networks, or (D) for MLPs.</summary>
+    public IReadOnlyList<int> InputShape { get; }
+
+    public IReadOnlyList<LayerShape> Layers { get; }
+
+    public int FeatureCount => (int)classifier.in_features;
+
+    public int Classes => (int)classifier.out_features;
+
+    /// <summary>Nested dropout: keep only the first k penultimate features (zero the rest); null keeps all.</summary>
+    public int? FeatureTruncation { get; set; }
+
+    /// <summary>The factorised body layers (empty for a dense baseline).</summary>
+    public IReadOnlyList<IFactorizedLayer> Factorized => body.OfType<IFactorizedLayer>().ToList();
+
+    public bool IsLowRank => body.Count > 0 && body[0] is IFactorizedLayer;
+
+    /// <summary>Builds the network a job asks for. <paramref name="sampleShape"/> is the dataset's per-sample shape.</summary>
+    public static ClassifierNetwork Create(ModelSpec model, IReadOnlyList<int> sampleShape, int classes)
+    {
+        IReadOnlyList<int> inputShape = InputShapeFor(model.Kind, sampleShape);
+        IReadOnlyList<LayerShape> layers = Architecture(model, inputShape);
+        var modules = new List<Module<Tensor, Tensor>>();
+        foreach (LayerShape layer in layers)
+        {
+            modules.Add((layer.Convolution, model.LowRank) switch
+            {
+                (true, true) => LowRankConv2d.Create(layer.In, layer.Out, layer.KernelSize, maxRank: model.MaxRank),
+                (true, false) => nn.Conv2d(layer.In, layer.Out, layer.KernelSize),
+                (false, true) => LowRankLinear.Create(layer.In, layer.Out, model.MaxRank),
+                _ => nn.Linear(layer.In, layer.Out),
+            });
+        }
+        var network = new ClassifierNetwork(inputShape, layers, modules, nn.Linear(layers[^1].Out, classes));
+        network.SetOutputPixels();
+        return network;
+    }
+
+    /// <summary>Rebuilds a network of a known layout (weights uninitialised in meaning; load a state dict next).</summary>
+    public static ClassifierNetwork FromLayout(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IReadOnlyList<int>? ranks, int classes)
+    {
+        var modules = new List<Module<Tensor, Tensor>>();
+        for (int i = 0; i < layers.Count; i++)
+        {
+            LayerShape layer = layers[i];
+            modules.Add((layer.Convolution, ranks is not null) switch
+            {
+                (true, true) => LowRankConv2d.Create(layer.In, layer.Out, layer.KernelSize, maxRank: ranks![i]),
+                (true, false) => nn.Conv2d(layer.In, layer.Out, layer.KernelSize),
+                (false, true) => LowRankLinear.Create(layer.In, layer.Out, ranks![i]),
+                _ => nn.Linear(layer.In, layer.Out),
+            });
+        }
+        var network = new ClassifierNetwork(inputShape, layers, modules, nn.Linear(layers[^1].Out, classes));
+        network.SetOutputPixels();
+        return network;
+    }
+
+    /// <summary>
+    /// Post-hoc SVD of a dense baseline: every body layer becomes its exact full-rank factorisation, so truncating
+    /// it keeps the top singular components (Eckart–Young), the comparison Maestro's paper draws.
+    /// </summary>
+    public ClassifierNetwork ToFactorized()
+    {
+        using var noGrad = no_grad();
+        var modules = new List<Module<Tensor, Tensor>>();
+        foreach (Module<Tensor, Tensor> module in body)
+        {
+            modules.Add(module switch
+            {
+                Linear linear => LowRankLinear.FromDense(linear.weight!, linear.bias),
+                Conv2d conv => LowRankConv2d.FromDense(conv.weight!, conv.bias, 0),
+                _ => throw new InvalidOperationException("ToFactorized needs a dense network."),
+            });
+        }
+        var network = new ClassifierNetwork(InputShape, Layers, modules, CloneLinear(classifier)) { FeatureTruncation = FeatureTruncation };
+        network.SetOutputPixels();
+        return network;
+    }
+
+    /// <summary>Physically removes every factorised layer's components beyond its active rank.</summary>
+    public ClassifierNetwork Shrunk()
+    {
+        using var noGrad = no_grad();
+        var modules = body.Select(m => m is IFactorizedLayer f ? (Module<Tensor, Tensor>)f.Slice(f.ActiveRank) : CloneModule(m)).ToList();
+        var network = new ClassifierNetwork(InputShape, Layers, modules, CloneLinear(classifier)) { FeatureTruncation = FeatureTruncation };
+        network.SetOutputPixels();
+        return network;
+    }
+
+    /// <summary>Sets every factorised layer's truncation (null restores the active ranks).</summary>
+    public void SetTruncation(IReadOnlyList<int>? ranks)
+    {
+        IReadOnlyList<IFactorizedLayer> layers = Factorized;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            layers[i].Truncation = ranks?[i];
+        }
+    }
+
+    /// <summary>Parameters of the network with the factorised layers at <paramref name="ranks"/> (null: active ranks).</summary>
+    public long ParameterCount(IReadOnlyList<int>? ranks = null)
+    {
+        long total = classifier.parameters().Sum(p => p.numel());
+        int f = 0;
+        foreach (Module<Tensor, Tensor> module in body)
+        {
+            total += module is IFactorizedLayer layer
+                ? layer.ParameterCount(ranks?[f++] ?? layer.ActiveRank)
+                : module.parameters().Sum(p => p.numel());
+        }
+        return total;
+    }
+
+    /// <summary>FLOPs per sample (2 per multiply–accumulate of the convolutions and matrix products).</summary>
+    public long Flops(IReadOnlyList<int>? ranks = null)
+    {
+        long total = 2L * classifier.in_features * classifier.out_features;
+        int f = 0;
+        var pixels = OutputPixels();
+        for (int i = 0; i < body.Count; i++)
+        {
+            LayerShape shape = Layers[i];
+            if (body[i] is IFactorizedLayer layer)
+            {
+                total += layer.Flops(ranks?[f++] ?? layer.ActiveRank);
+            }
+            else
+            {
+                long pix = shape.Convolution ? pixels[i] : 1;
+                long k2 = shape.Convolution ? shape.KernelSize * shape.KernelSize : 1;
+                total += 2L * pix * shape.In * shape.Out * k2;
+            }
+        }
+        return total;
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        Tensor x = Features(input);
+        if (FeatureTruncation is int k && k < FeatureCount)
+        {
+            // Rippel et al. 2014: nested dropout zeroes every unit after index k.
+            Tensor mask = arange(FeatureCount, device: x.device).lt(k).to(x.dtype);
+            x = x * mask;
+        }
+        return classifier.call(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The classifier's weight (classes × features) and bias, for scoring every feature truncation at once.</summary>
+    public (Tensor Weight, Tensor Bias) ClassifierWeights => (classifier.weight!, classifier.bias!);
+
+    /// <summary>Penultimate features (the classifier's input) before any nested-dropout truncation.</summary>
+    public Tensor Features(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        Tensor x = input.reshape([input.shape[0], .. InputShape.Select(d => (long)d)]);
+        for (int i = 0; i < body.Count; i++)
+        {
+            x = nn.functional.relu(body[i].call(x));
+            if (Layers[i].Convolution)
+            {
+                x = nn.functional.max_pool2d(x, 2);
+                if (i + 1 == body.Count || !Layers[i + 1].Convolution)
+                {
+                    x = x.flatten(1);
+                }
+            }
+        }
+        return x.MoveToOuterDisposeScope();
+    }
+
+    private static IReadOnlyList<int> InputShapeFor(string kind, IReadOnlyList<int> sampleShape)
+    {
+        int size = sampleShape.Aggregate(1, (a, b) => a * b);
+        if (kind != ModelKinds.Cnn)
+        {
+            return [size];
+        }
+        return sampleShape.Count switch
+        {
+            2 => [1, sampleShape[0], sampleShape[1]],
+            3 when sampleShape[0] <= 4 => [sampleShape[0], sampleShape[1], sampleShape[2]],
+            // Channels-last images (H, W, C) are not what the IDX/CIFAR readers produce; refuse rather than guess.
+            _ => throw new ArgumentException($"A CNN needs (H, W) or (C, H, W) samples; got [{string.Join(", ", sampleShape)}]."),
+        };
+    }
+
+    /// <summary>
+    /// Layer shapes: the MLP's hidden layers, or for the CNN two 5×5 convolutions (LeNet-like 20, 50 channels for one
+    /// input channel, as in Maestro's LeNet; 64, 128 for colour images) followed by the hidden fully connected layers.
+    /// </summary>
+    private static IReadOnlyList<LayerShape> Architecture(ModelSpec model, IReadOnlyList<int> inputShape)
+    {
+        var layers = new List<LayerShape>();
+        int previous = inputShape.Aggregate(1, (a, b) => a * b);
+        if (model.Kind == ModelKinds.Cnn)
+        {
+            IReadOnlyList<int> channels = model.Channels ?? (inputShape[0] == 1 ? [20, 50] : [64, 128]);
+            int c = inputShape[0], h = inputShape[1], w = inputShape[2];
+            foreach (int outChannels in channels)
+            {
+                int k = Math.Min(5, Math.Min(h, w));
+                layers.Add(new LayerShape(true, c, outChannels, k));
+                c = outChannels;
+                h = (h - k + 1) / 2;
+                w = (w - k + 1) / 2;
+                if (h < 1 || w < 1)
+                {
+                    throw new ArgumentException("The images are too small for that many convolution layers.");
+                }
+            }
+            previous = c * h * w;
+        }
+        foreach (int width in model.Hidden)
+        {
+            layers.Add(new LayerShape(false, previous, width));
+            previous = width;
+        }
+        return layers;
+    }
+
+    private long[] OutputPixels()
+    {
+        var pixels = new long[Layers.Count];
+        if (InputShape.Count == 3)
+        {
+            int h = InputShape[1], w = InputShape[2];
+            for (int i = 0; i < Layers.Count && Layers[i].Convolution; i++)
+            {
+                int k = Layers[i].KernelSize;
+                pixels[i] = (long)(h - k + 1) * (w - k + 1);
+                h = (h - k + 1) / 2;
+                w = (w - k + 1) / 2;
+            }
+        }
+        return pixels;
+    }
+
+    private void SetOutputPixels()
+    {
+        long[] pixels = OutputPixels();
+        for (int i = 0; i < body.Count; i++)
+        {
+            if (body[i] is LowRankConv2d conv)
+            {
+                conv.OutputPixels = pixels[i];
+            }
+        }
+    }
+
+    private static Linear CloneLinear(Linear source)
+    {
+        var copy = nn.Linear(source.in_features, source.out_features, device: source.weight!.device);
+        using var noGrad = no_grad();
+        copy.weight!.copy_(source.weight);
+        copy.bias!.copy_(source.bias!);
+        return copy;
+    }
+
+    private static Module<Tensor, Tensor> CloneModule(Module<Tensor, Tensor> source) => source switch
+    {
+        Linear linear => CloneLinear(linear),
+        _ => throw new InvalidOperationException($"Cannot copy {source.GetType().Name}."),
+    };
+}
