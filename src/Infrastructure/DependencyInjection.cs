@@ -54,8 +54,7 @@ public static class DependencyInjection
         {
             config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings()
-                .UseFilter(new AutomaticRetryAttribute { Attempts = queue.Retries, DelaysInSeconds = [1, 5, 15] });
+                .UseRecommendedSerializerSettings();
             if (postgres)
             {
                 config.UsePostgreSqlStorage(

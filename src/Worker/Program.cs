@@ -1,14 +1,21 @@
 using Infrastructure;
-using Worker;
 
-// A training worker: a Hangfire server on the shared PostgreSQL queue. Scale out by running more of these.
-HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
-builder.AddInfrastructure();
-builder.AddWorker();
+namespace Worker;
 
-IHost host = builder.Build();
-if (host.Services.ShouldMigrateOnStartup())
+/// <summary>A training worker: a Hangfire server on the shared PostgreSQL queue. Scale out by running more of these.</summary>
+public static class Program
 {
-    await host.Services.MigrateDatabaseAsync();
+    public static async Task Main(string[] args)
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+        builder.AddInfrastructure();
+        builder.AddWorker();
+
+        IHost host = builder.Build();
+        if (host.Services.ShouldMigrateOnStartup())
+        {
+            await host.Services.MigrateDatabaseAsync();
+        }
+        await host.RunAsync();
+    }
 }
-await host.RunAsync();

@@ -34,7 +34,8 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
             var reader = new MultipartReader(boundary, request.Body);
             while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
             {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFormDisposition())
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !(disposition.IsFormDisposition() || disposition.IsFileDisposition()))
                 {
                     throw new DomainValidationException("body", "has a part without a form-data Content-Disposition.");
                 }

@@ -1,5 +1,8 @@
 using System.Text.Json.Serialization;
+using Api.Datasets;
 using Api.ErrorHandling;
+using Api.Jobs;
+using Api.Runs;
 using Hangfire;
 using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Http.Features;
@@ -45,8 +48,8 @@ internal static class ApiExtensions
                 Description = "Upload datasets, train one low-rank network that can be cut to many sizes, read its rank-accuracy curve.",
             });
         });
-        services.AddScoped<Datasets.DatasetUploadService>();
-        services.AddScoped<Jobs.JobService>();
+        services.AddScoped<DatasetUploadService>();
+        services.AddScoped<JobService>();
         return builder;
     }
 

@@ -1,3 +1,5 @@
+using Hangfire;
+
 namespace Infrastructure.Jobs;
 
 /// <summary>
@@ -6,6 +8,10 @@ namespace Infrastructure.Jobs;
 /// </summary>
 public interface ITrainingJob
 {
+    /// <summary>Retries after a crash or an unexpected error; each resumes from the last checkpoint.</summary>
+    const int Retries = 3;
+
     /// <summary>Trains job <paramref name="jobId"/>, resuming from its latest checkpoint when one exists. Safe to run twice.</summary>
+    [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [1, 5, 15])]
     void Run(Guid jobId, CancellationToken cancellationToken);
 }

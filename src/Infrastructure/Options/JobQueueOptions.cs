@@ -14,9 +14,6 @@ public sealed class JobQueueOptions
 
     /// <summary>PostgreSQL schema of Hangfire's tables.</summary>
     public string Schema { get; set; } = "hangfire";
-
-    /// <summary>Retries after a crash or an unexpected error; each resumes from the last checkpoint.</summary>
-    public int Retries { get; set; } = 3;
 }
 
 /// <summary>Queue names.</summary>

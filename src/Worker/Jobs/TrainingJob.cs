@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Domain.Common;
 using Infrastructure.Artifacts;
@@ -25,7 +24,6 @@ public sealed class TrainingJob(
     IServiceScopeFactory scopes,
     TimeProvider clock,
     IOptions<WorkerOptions> workerOptions,
-    IOptions<JobQueueOptions> queueOptions,
     ILogger<TrainingJob> logger) : ITrainingJob
 {
     public static readonly JsonSerializerOptions SpecJson = new(JsonSerializerDefaults.Web);
@@ -101,7 +99,7 @@ public sealed class TrainingJob(
         }
         catch (Exception ex)
         {
-            bool lastAttempt = job.Attempts > queueOptions.Value.Retries;
+            bool lastAttempt = job.Attempts > ITrainingJob.Retries;
             logger.LogError(ex, "Job {JobId} attempt {Attempt} failed{Retry}.", job.Id, job.Attempts, lastAttempt ? "" : "; it will be retried");
             if (lastAttempt)
             {
@@ -265,11 +263,7 @@ public sealed class TrainingJob(
 
     private sealed class Recorder(TrainingJob owner, Job job, Run run) : ITrainingObserver
     {
-        public void OnEpochCompleted(EpochReport report, Action<Stream> writeCheckpoint)
-        {
-            long started = Stopwatch.GetTimestamp();
+        public void OnEpochCompleted(EpochReport report, Action<Stream> writeCheckpoint) =>
             owner.RecordEpoch(job, run, report, writeCheckpoint);
-            owner.logger.LogDebug("Recorded epoch {Epoch} in {Ms:F0} ms.", report.Epoch, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        }
     }
 }

@@ -1,0 +1,78 @@
+using Infrastructure.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Api.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real Api (with its in-process Hangfire server and TorchSharp worker) on a fresh database of the
+/// chosen provider and a temporary artifact folder; both are removed on dispose.
+/// </summary>
+public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private string? _postgres;
+
+    public ApiFactory(StorageProvider provider)
+    {
+        Provider = provider;
+        DataDirectory = Path.Combine(Path.GetTempPath(), $"tas-test-{Guid.NewGuid():N}");
+    }
+
+    public StorageProvider Provider { get; }
+
+    public string DataDirectory { get; }
+
+    public string ArtifactRoot => Path.Combine(DataDirectory, "artifacts");
+
+    public async Task InitializeAsync()
+    {
+        if (Provider == StorageProvider.Postgres)
+        {
+            _postgres = await PostgresServer.CreateDatabaseAsync();
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Storage:Provider", Provider.ToString());
+        builder.UseSetting("Storage:DataDirectory", DataDirectory);
+        builder.UseSetting("Worker:InProcess", "true");
+        builder.UseSetting("Worker:Threads", "2");
+        builder.UseSetting("JobQueue:Schema", "hangfire");
+        if (_postgres is not null)
+        {
+            builder.UseSetting("ConnectionStrings:Postgres", _postgres);
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> with a fresh DbContext of the running Api.</summary>
+    public async Task<T> WithDbAsync<T>(Func<AppDbContext, Task<T>> action)
+    {
+        await using AsyncServiceScope scope = Services.CreateAsyncScope();
+        return await action(scope.ServiceProvider.GetRequiredService<AppDbContext>());
+    }
+
+    /// <summary>Every file under the artifact root, relative to it.</summary>
+    public IReadOnlyList<string> ArtifactFiles() =>
+        Directory.Exists(ArtifactRoot)
+            ? Directory.EnumerateFiles(ArtifactRoot, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(ArtifactRoot, f)).Order().ToList()
+            : [];
+
+    public new async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_postgres is not null)
+        {
+            await PostgresServer.DropDatabaseAsync(_postgres);
+        }
+        if (Directory.Exists(DataDirectory))
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
+}
