@@ -1,0 +1,101 @@
+using Infrastructure.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Api.IntegrationTests;
+
+/// <summary>
+/// Kills the process that trains a job (SIGKILL) after a few epochs, starts a new one on the same storage
+/// and checks that the job resumes from its last checkpoint: one run, every epoch recorded exactly once,
+/// and the epochs finished before the kill are not trained again.
+/// </summary>
+public abstract class CrashResumeTests(StorageProvider provider) : IAsyncLifetime
+{
+    private const int Epochs = 6;
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), $"tas-crash-{Guid.NewGuid():N}");
+    private string? _postgres;
+
+    public async Task InitializeAsync()
+    {
+        if (provider == StorageProvider.Postgres)
+        {
+            _postgres = await PostgresServer.CreateDatabaseAsync();
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_postgres is not null)
+        {
+            await PostgresServer.DropDatabaseAsync(_postgres);
+        }
+        if (Directory.Exists(_dataDirectory))
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task KillWorkerMidTraining_NewProcess_ResumesFromCheckpointWithoutDuplicatedEpochs()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Storage:Provider"] = provider.ToString(),
+            ["Storage:DataDirectory"] = _dataDirectory,
+            ["Worker:InProcess"] = "true",
+            ["Worker:Threads"] = "2",
+            // A crashed worker's PostgreSQL queue entry becomes visible to other workers after this.
+            ["JobQueue:InvisibilityTimeout"] = "00:00:05",
+        };
+        if (_postgres is not null)
+        {
+            settings["ConnectionStrings:Postgres"] = _postgres;
+        }
+
+        Guid jobId;
+        int epochAtKill;
+        DateTime killedAt;
+        using (ApiProcess first = await ApiProcess.StartAsync(settings))
+        {
+            using HttpClient client = first.CreateClient();
+            Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 3000 });
+            using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs",
+                ApiClient.JobSpec(datasetId, epochs: Epochs, hidden: [256, 256], maxRank: 64, batchSize: 16));
+            jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+            JsonElement running = await ApiClient.WaitForJobAsync(client, jobId,
+                j => j.GetProperty("progress").GetProperty("epoch").GetInt32() >= 2, TimeSpan.FromMinutes(3));
+            first.Kill();
+            killedAt = DateTime.UtcNow;
+            epochAtKill = running.GetProperty("progress").GetProperty("epoch").GetInt32();
+        }
+        Assert.True(epochAtKill < Epochs, "the job finished before it could be killed; make it longer");
+
+        using ApiProcess second = await ApiProcess.StartAsync(settings);
+        using HttpClient client2 = second.CreateClient();
+        JsonElement job = await ApiClient.WaitForJobAsync(client2, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(4));
+
+        Assert.True(job.Status() == "Succeeded", $"{job}\n{second.Output}");
+        Assert.Equal(2, job.GetProperty("attempts").GetInt32());
+        Guid runId = Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
+        JsonElement[] metrics = (await client2.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}"))
+            .GetProperty("metrics").EnumerateArray().ToArray();
+        Assert.Equal(Enumerable.Range(1, Epochs), metrics.Select(m => m.GetProperty("epoch").GetInt32()));
+        Assert.Contains($"resuming after epoch {epochAtKill}", second.Output);
+
+        // Epochs recorded before the kill were kept, not trained again.
+        await using AppDbContext db = OpenDb();
+        List<DateTime> createdAt = await db.EpochMetrics.Where(m => m.RunId == runId).OrderBy(m => m.Epoch).Select(m => m.CreatedAt).ToListAsync();
+        Assert.All(createdAt.Take(epochAtKill), t => Assert.True(t < killedAt));
+        Assert.All(createdAt.Skip(epochAtKill), t => Assert.True(t > killedAt));
+        JsonElement curve = await client2.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}/curve");
+        Assert.True(curve.GetProperty("points").GetArrayLength() >= 4);
+    }
+
+    private AppDbContext OpenDb() => _postgres is not null
+        ? new PostgresAppDbContext(new DbContextOptionsBuilder<PostgresAppDbContext>().UseNpgsql(_postgres).Options)
+        : new SqliteAppDbContext(new DbContextOptionsBuilder<SqliteAppDbContext>()
+            .UseSqlite($"Data Source={Path.Combine(_dataDirectory, "service.db")}").Options);
+}
+
+public sealed class SqliteCrashResumeTests() : CrashResumeTests(StorageProvider.Sqlite);
+
+public sealed class PostgresCrashResumeTests() : CrashResumeTests(StorageProvider.Postgres);
