@@ -446,7 +446,8 @@ internal sealed class TrainingSession : IDisposable
 
     private TrainingOutcome Finish()
     {
-        ClassifierNetwork final = _nets[0].IsLowRank ? _nets[0].Shrunk() : _nets[0];
+        // A copy: the outcome's model writer outlives this session, which disposes its networks.
+        ClassifierNetwork final = _nets[0].Shrunk();
         double testAccuracy = Accuracy(final, _testX, _testY);
         ClassifierNetwork swept = final.IsLowRank ? final : final.ToFactorized();
         ClassifierNetwork? svd = _dense?.ToFactorized();

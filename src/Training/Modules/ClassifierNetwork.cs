@@ -110,7 +110,7 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
         return network;
     }
 
-    /// <summary>Physically removes every factorised layer's components beyond its active rank.</summary>
+    /// <summary>A copy with every factorised layer's components beyond its active rank physically removed (dense layers are copied).</summary>
     public ClassifierNetwork Shrunk()
     {
         using var noGrad = no_grad();
@@ -291,9 +291,22 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
         return copy;
     }
 
-    private static Module<Tensor, Tensor> CloneModule(Module<Tensor, Tensor> source) => source switch
+    private static Module<Tensor, Tensor> CloneModule(Module<Tensor, Tensor> source)
     {
-        Linear linear => CloneLinear(linear),
-        _ => throw new InvalidOperationException($"Cannot copy {source.GetType().Name}."),
-    };
+        switch (source)
+        {
+            case Linear linear:
+                return CloneLinear(linear);
+            case Conv2d conv:
+                var copy = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size[0], device: conv.weight!.device);
+                using (no_grad())
+                {
+                    copy.weight!.copy_(conv.weight);
+                    copy.bias!.copy_(conv.bias!);
+                }
+                return copy;
+            default:
+                throw new InvalidOperationException($"Cannot copy {source.GetType().Name}.");
+        }
+    }
 }

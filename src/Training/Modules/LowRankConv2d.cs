@@ -84,9 +84,11 @@ public sealed class LowRankConv2d : Module<Tensor, Tensor>, IFactorizedLayer
     public override Tensor forward(Tensor input)
     {
         int rank = this.EffectiveRank();
-        using var scope = NewDisposeScope();
+        // The 1×1 convolution runs as a matrix product over channels: libtorch 2.x CPU gave sporadic NaN input
+        // gradients for a 1×1 conv2d after a k×k one on small feature maps, and the product is the same map.
         Tensor hidden = nn.functional.conv2d(input, v.narrow(0, 0, rank), padding: [Padding, Padding]);
-        return nn.functional.conv2d(hidden, u.narrow(1, 0, rank), bias).MoveToOuterDisposeScope();
+        Tensor mixed = nn.functional.linear(hidden.permute(0, 2, 3, 1), u.narrow(1, 0, rank).flatten(1), bias);
+        return mixed.permute(0, 3, 1, 2);
     }
 
     public long ParameterCount(int rank) => (long)rank * InChannels * KernelSize * KernelSize + (long)OutChannels * rank + OutChannels;

@@ -73,6 +73,9 @@ public sealed class LowRankLinear : Module<Tensor, Tensor>, IFactorizedLayer
         return new LowRankLinear(vWeight, uWeight, b, rank);
     }
 
+    /// <summary>A layer from explicit factors V (r × in), U (out × r) and bias (out).</summary>
+    public static LowRankLinear FromFactors(Tensor v, Tensor u, Tensor bias) => new(v, u, bias, (int)v.shape[0]);
+
     public override Tensor forward(Tensor input)
     {
         int rank = this.EffectiveRank();
