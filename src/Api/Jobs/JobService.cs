@@ -46,7 +46,7 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
         {
             Id = Guid.CreateVersion7(),
             DatasetId = spec.DatasetId,
-            SpecJson = JsonSerializer.Serialize(spec, TrainingJob.SpecJson),
+            SpecJson = JsonSerializer.Serialize(spec.Normalized(), TrainingJob.SpecJson),
             Status = JobStatus.Queued,
             CreatedAt = clock.GetUtcNow().UtcDateTime,
             IdempotencyKey = idempotencyKey,

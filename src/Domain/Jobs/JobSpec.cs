@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Domain.Common;
 
 namespace Domain.Jobs;
@@ -30,10 +31,15 @@ public sealed record JobSpec
     public SweepSpec? Sweep { get; init; }
 
     /// <summary>The Maestro section with defaults filled in.</summary>
+    [JsonIgnore]
     public MaestroSpec EffectiveMaestro => Maestro ?? new MaestroSpec();
 
     /// <summary>The sweep section with defaults filled in.</summary>
+    [JsonIgnore]
     public SweepSpec EffectiveSweep => Sweep ?? new SweepSpec();
+
+    /// <summary>The spec with every default written out, as stored on the job (so a run stays reproducible when defaults change).</summary>
+    public JobSpec Normalized() => this with { Maestro = EffectiveMaestro, Sweep = EffectiveSweep };
 
     /// <summary>
     /// Checks the whole spec and returns every violation at once. <paramref name="inputShape"/> (per sample,

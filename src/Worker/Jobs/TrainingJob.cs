@@ -26,7 +26,11 @@ public sealed class TrainingJob(
     IOptions<WorkerOptions> workerOptions,
     ILogger<TrainingJob> logger) : ITrainingJob
 {
-    public static readonly JsonSerializerOptions SpecJson = new(JsonSerializerDefaults.Web);
+    /// <summary>How job specs are stored: camelCase, nulls left out.</summary>
+    public static readonly JsonSerializerOptions SpecJson = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     public void Run(Guid jobId, CancellationToken cancellationToken)
     {

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Infrastructure.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresAppDbContext))]
-    [Migration("20261124040046_Initial")]
+    [Migration("20261124041651_Initial")]
     partial class Initial
     {
         /// <inheritdoc />

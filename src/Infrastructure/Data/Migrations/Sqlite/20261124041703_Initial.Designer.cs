@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Infrastructure.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteAppDbContext))]
-    [Migration("20261124040055_Initial")]
+    [Migration("20261124041703_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
