@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Domain.Jobs;
+using Training.Engine;
+
+namespace Bench;
+
+/// <summary>The two benchmark commands of issue 3; accuracies are on the clean test labels.</summary>
+internal static class Runs
+{
+    public static object Noisy(TrainingEngine engine, BenchArgs options, LabeledData train, LabeledData test)
+    {
+        NoiseSpec noise = options.ParseNoise();
+        // Han et al. use T_k = 10 of 200 epochs; short runs ramp over a third of the epochs so τ is reached.
+        int gradual = options.Gradual ?? (options.Epochs >= 30 ? 10 : Math.Max(1, options.Epochs / 3));
+        var results = new List<object>();
+        Console.WriteLine($"noisy: {options.Noise}, {options.Epochs} epochs, model {options.Model} {string.Join("-", options.Hidden)}, T_k = {gradual}");
+        foreach (string method in options.Methods)
+        {
+            // The noisy-label recipes train dense networks, as in Han et al. 2018 and Chen et al. 2021.
+            JobSpec spec = BaseSpec(options, lowRank: false) with { Noise = noise };
+            spec = method switch
+            {
+                "standard" => spec,
+                "coteaching" => spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual } },
+                "coteaching-plus" => spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual, Plus = true } },
+                "nested-coteaching" => spec with
+                {
+                    NestedDropout = new NestedDropoutSpec { Sigma = options.Sigma, StageEpochs = options.NestedEpochs ?? options.Epochs },
+                    CoTeaching = new CoTeachingSpec { GradualEpochs = gradual },
+                },
+                _ => throw new ArgumentException($"Unknown method '{method}'."),
+            };
+            var (reports, _, seconds) = Train(engine, spec, train, test, method);
+            // Nested + co-teaching: the final and best accuracies are those of the co-teaching stage's network.
+            var scored = method == "nested-coteaching" ? reports.Where(r => r.Stage.StartsWith("co-teaching", StringComparison.Ordinal)).ToList() : reports;
+            results.Add(new
+            {
+                method,
+                noise = options.Noise,
+                finalAccuracy = scored[^1].TestAccuracy,
+                bestAccuracy = scored.Max(r => r.TestAccuracy),
+                labelPrecision = scored[^1].LabelPrecision,
+                seconds,
+                epochs = reports.Count,
+                rssFirstEpochMb = reports[0].Extra["rssBytes"] / (1 << 20),
+                rssLastEpochMb = reports[^1].Extra["rssBytes"] / (1 << 20),
+            });
+        }
+        Console.WriteLine();
+        Console.WriteLine($"| method | noise | final acc | best acc | label precision | seconds |");
+        Console.WriteLine($"|---|---|---|---|---|---|");
+        foreach (dynamic r in results)
+        {
+            Console.WriteLine($"| {r.method} | {r.noise} | {r.finalAccuracy:F4} | {r.bestAccuracy:F4} | {r.labelPrecision:F4} | {r.seconds:F0} |");
+        }
+        return new { results };
+    }
+
+    public static object Maestro(TrainingEngine engine, BenchArgs options, LabeledData train, LabeledData test)
+    {
+        JobSpec spec = BaseSpec(options, lowRank: true) with
+        {
+            Maestro = new MaestroSpec { GroupLasso = options.Lambda },
+            Sweep = new SweepSpec { SvdBaseline = true },
+        };
+        Console.WriteLine($"maestro: {options.Epochs} epochs, model {options.Model} {string.Join("-", options.Hidden)}, λ = {options.Lambda}; then the dense baseline");
+        var (reports, outcome, seconds) = Train(engine, spec, train, test, "maestro");
+        var points = outcome.Curve.Select(p => new
+        {
+            rankFraction = p.RankFraction,
+            ranks = p.Ranks,
+            parameters = p.Parameters,
+            flops = p.Flops,
+            accuracy = p.Accuracy,
+            svdAccuracy = p.SvdAccuracy,
+            svdParameters = p.SvdParameters,
+        }).ToList();
+        Console.WriteLine();
+        Console.WriteLine("| rank fraction | ranks | parameters | Maestro acc | post-hoc SVD acc |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var p in points)
+        {
+            Console.WriteLine($"| {p.rankFraction:0.####} | {string.Join("/", p.ranks)} | {p.parameters} | {p.accuracy:F4} | {p.svdAccuracy:F4} |");
+        }
+        Console.WriteLine($"dense baseline accuracy: {outcome.DenseAccuracy:F4}; low-rank full-rank accuracy: {outcome.TestAccuracy:F4}");
+        return new
+        {
+            points,
+            denseAccuracy = outcome.DenseAccuracy,
+            lowRankAccuracy = outcome.TestAccuracy,
+            seconds,
+            rssFirstEpochMb = reports[0].Extra["rssBytes"] / (1 << 20),
+            rssLastEpochMb = reports[^1].Extra["rssBytes"] / (1 << 20),
+        };
+    }
+
+    private static JobSpec BaseSpec(BenchArgs options, bool lowRank) => new()
+    {
+        DatasetId = Guid.NewGuid(),
+        Model = new ModelSpec { Kind = options.Model, Hidden = options.Hidden, LowRank = lowRank },
+        Training = new TrainingSpec
+        {
+            Epochs = options.Epochs,
+            BatchSize = options.Batch,
+            LearningRate = options.LearningRate,
+            Seed = options.Seed,
+            Optimizer = Optimizers.Adam,
+        },
+    };
+
+    private static (List<EpochReport> Reports, TrainingOutcome Outcome, double Seconds) Train(TrainingEngine engine, JobSpec spec, LabeledData train, LabeledData test, string label)
+    {
+        var errors = spec.Validate(train.SampleShape, train.Classes);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", errors.Select(e => $"{e.Field} {e.Message}")));
+        }
+        var observer = new ConsoleObserver(label);
+        var clock = Stopwatch.StartNew();
+        TrainingOutcome outcome = engine.Run(new TrainingRequest(spec, train, test), observer, null, CancellationToken.None);
+        return (observer.Reports, outcome, clock.Elapsed.TotalSeconds);
+    }
+
+    private sealed class ConsoleObserver(string label) : ITrainingObserver
+    {
+        public List<EpochReport> Reports { get; } = [];
+
+        public void OnEpochCompleted(EpochReport r, Action<Stream> writeCheckpoint)
+        {
+            Reports.Add(r);
+            string precision = r.LabelPrecision is double p ? $" precision {p:F4}" : "";
+            Console.WriteLine($"[{label}] epoch {r.Epoch}/{r.Epochs} {r.Stage}: loss {r.TrainLoss:F4} train {r.TrainAccuracy:F4} test {r.TestAccuracy:F4}{precision} ({r.Seconds:F1} s, RSS {r.Extra["rssBytes"] / (1 << 20):F0} MB)");
+        }
+    }
+}
