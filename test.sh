@@ -68,9 +68,12 @@ dotnet build Service.sln -c Release -nologo -clp:ErrorsOnly -m:1 || { echo "0 pa
 dotnet test Service.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
-summary=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\1 \2 \3/' \
-  | awk '{f+=$1; p+=$2; s+=$3} END {printf "%d %d %d", p, f, s}')
-read -r passed failed skipped <<<"${summary:-0 0 0}"
+# Each project ends with "Total tests: N" then "Passed: N", "Failed: N", "Skipped: N" lines (zeros omitted).
+read -r passed failed skipped <<<"$(awk '
+  /^ +Passed: +[0-9]+$/  {p += $2}
+  /^ +Failed: +[0-9]+$/  {f += $2}
+  /^ +Skipped: +[0-9]+$/ {s += $2}
+  END {printf "%d %d %d", p, f, s}' "$log")"
 pg_ran=$(grep -cE '^\s+Passed .*\.Postgres[A-Za-z]*Tests\.' "$log" || true)
 sqlite_ran=$(grep -cE '^\s+Passed .*\.Sqlite[A-Za-z]*Tests\.' "$log" || true)
 echo "storage tests passed: $pg_ran against PostgreSQL, $sqlite_ran against SQLite"

@@ -8,6 +8,10 @@ public static class Program
     public static async Task Main(string[] args)
     {
         HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+        // Defaults in code, not an appsettings.json: the Api references this project, and a second
+        // appsettings.json would collide with the Api's own when it is published.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Hangfire", LogLevel.Warning);
         builder.AddInfrastructure();
         builder.AddWorker();
 

@@ -20,6 +20,12 @@ public sealed class ApiOptions
 
     /// <summary>Allow actions (retry, delete) on the Hangfire dashboard; it is read-only otherwise.</summary>
     public bool DashboardWritable { get; set; }
+
+    /// <summary>
+    /// Who may open the Hangfire dashboard: <c>Local</c> (loopback requests only) or <c>Any</c> (for
+    /// deployments behind an authenticating proxy, e.g. a Kubernetes Service reached through port-forward).
+    /// </summary>
+    public string DashboardAccess { get; set; } = "Local";
 }
 
 internal static class ApiExtensions
@@ -53,6 +59,27 @@ internal static class ApiExtensions
         return builder;
     }
 
+    /// <summary>Ready when the database answers and has every migration (so pods wait for the migrate job).</summary>
+    private static async Task<IResult> ReadyAsync(AppDbContext db, CancellationToken cancellationToken)
+    {
+        try
+        {
+            IEnumerable<string> pending = await db.Database.GetPendingMigrationsAsync(cancellationToken);
+            return pending.Any()
+                ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Database migrations are pending.")
+                : TypedResults.Ok(new { status = "ready" });
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Database unreachable.", detail: ex.Message);
+        }
+    }
+
+    private sealed class AllowAllDashboardFilter : IDashboardAuthorizationFilter
+    {
+        public bool Authorize(DashboardContext context) => true;
+    }
+
     public static WebApplication MapApi(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -64,12 +91,13 @@ internal static class ApiExtensions
         v1.MapJobsApi();
         v1.MapRunsApi();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
-        bool writable = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value.DashboardWritable;
+        app.MapGet("/healthz/ready", ReadyAsync).ExcludeFromDescription();
+        ApiOptions options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value;
+        bool anyone = string.Equals(options.DashboardAccess, "Any", StringComparison.OrdinalIgnoreCase);
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
-            // Local requests only (Hangfire's default) until API keys arrive; read-only unless configured.
-            Authorization = [new LocalRequestsOnlyAuthorizationFilter()],
-            IsReadOnlyFunc = _ => !writable,
+            Authorization = anyone ? [new AllowAllDashboardFilter()] : [new LocalRequestsOnlyAuthorizationFilter()],
+            IsReadOnlyFunc = _ => !options.DashboardWritable,
             DisplayStorageConnectionString = false,
         });
         return app;
