@@ -3,6 +3,7 @@ global using Domain.Common;
 global using Domain.Datasets;
 global using Domain.Jobs;
 global using Domain.Runs;
+global using Domain.Variants;
 global using Infrastructure.Data;
 global using Microsoft.AspNetCore.Http.HttpResults;
 global using Microsoft.AspNetCore.Mvc;

@@ -3,3 +3,4 @@ global using Domain.Datasets;
 global using Domain.Jobs;
 global using Domain.Runs;
 global using Microsoft.EntityFrameworkCore;
+global using Domain.Variants;

@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
 using Api.Datasets;
+using Api.Devices;
 using Api.ErrorHandling;
 using Api.Jobs;
 using Api.Runs;
+using Api.Variants;
 using Hangfire;
 using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Http.Features;
@@ -56,6 +58,7 @@ internal static class ApiExtensions
         });
         services.AddScoped<DatasetUploadService>();
         services.AddScoped<JobService>();
+        services.AddScoped<VariantCatalog>();
         return builder;
     }
 
@@ -90,6 +93,8 @@ internal static class ApiExtensions
         v1.MapDatasetsApi();
         v1.MapJobsApi();
         v1.MapRunsApi();
+        v1.MapVariantsApi();
+        v1.MapDevicesApi();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
         app.MapGet("/healthz/ready", ReadyAsync).ExcludeFromDescription();
         ApiOptions options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value;

@@ -24,6 +24,9 @@ public sealed class Artifact
     /// <summary>For checkpoints: the last completed epoch they hold.</summary>
     public int? Epoch { get; set; }
 
+    /// <summary>For exported variants: the rank fraction the network was truncated to.</summary>
+    public double? RankFraction { get; set; }
+
     public DateTime CreatedAt { get; set; }
 }
 
@@ -32,4 +35,8 @@ public static class ArtifactKinds
     public const string DatasetFile = "dataset-file";
     public const string Checkpoint = "checkpoint";
     public const string Model = "model";
+    public const string VariantOnnx = "variant-onnx";
+    public const string VariantTorchSharp = "variant-torchsharp";
+
+    public static string ForVariantFormat(string format) => format == Domain.Variants.VariantFormats.Onnx ? VariantOnnx : VariantTorchSharp;
 }

@@ -26,6 +26,10 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
 
     public DbSet<Artifact> Artifacts => Set<Artifact>();
 
+    public DbSet<DeviceProfile> DeviceProfiles => Set<DeviceProfile>();
+
+    public DbSet<VariantLatency> VariantLatencies => Set<VariantLatency>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(AppDbContext).Assembly);
 

@@ -49,6 +49,7 @@ internal sealed class ArtifactConfiguration : IEntityTypeConfiguration<Artifact>
         builder.Property(a => a.Sha256).HasMaxLength(64).IsRequired();
         builder.HasIndex(a => a.Path).IsUnique();
         builder.HasIndex(a => new { a.RunId, a.Kind, a.Epoch });
+        builder.HasIndex(a => new { a.RunId, a.Kind, a.RankFraction });
         builder.HasIndex(a => a.DatasetId);
     }
 }

@@ -50,6 +50,9 @@ namespace Infrastructure.Data.Migrations.Postgres
                         .HasMaxLength(512)
                         .HasColumnType("character varying(512)");
 
+                    b.Property<double?>("RankFraction")
+                        .HasColumnType("double precision");
+
                     b.Property<Guid?>("RunId")
                         .HasColumnType("uuid");
 
@@ -69,6 +72,8 @@ namespace Infrastructure.Data.Migrations.Postgres
                         .IsUnique();
 
                     b.HasIndex("RunId", "Kind", "Epoch");
+
+                    b.HasIndex("RunId", "Kind", "RankFraction");
 
                     b.ToTable("artifacts", (string)null);
                 });
@@ -316,6 +321,97 @@ namespace Infrastructure.Data.Migrations.Postgres
                     b.ToTable("runs", (string)null);
                 });
 
+            modelBuilder.Entity("Domain.Variants.DeviceProfile", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("BuiltIn")
+                        .HasColumnType("boolean");
+
+                    b.Property<int?>("Cores")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("CpuModel")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<string>("GpuName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<int?>("Threads")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("device_profiles", (string)null);
+                });
+
+            modelBuilder.Entity("Domain.Variants.VariantLatency", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Batch")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("DeviceProfileId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("MeasuredAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<double>("MedianMs")
+                        .HasColumnType("double precision");
+
+                    b.Property<double>("P90Ms")
+                        .HasColumnType("double precision");
+
+                    b.Property<double>("RankFraction")
+                        .HasColumnType("double precision");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Runs")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Runtime")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<int?>("Threads")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DeviceProfileId", "Batch");
+
+                    b.HasIndex("RunId", "RankFraction", "DeviceProfileId", "Batch")
+                        .IsUnique();
+
+                    b.ToTable("variant_latencies", (string)null);
+                });
+
             modelBuilder.Entity("Domain.Jobs.Job", b =>
                 {
                     b.HasOne("Domain.Datasets.Dataset", null)
@@ -348,6 +444,21 @@ namespace Infrastructure.Data.Migrations.Postgres
                     b.HasOne("Domain.Jobs.Job", null)
                         .WithMany("Runs")
                         .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Domain.Variants.VariantLatency", b =>
+                {
+                    b.HasOne("Domain.Variants.DeviceProfile", null)
+                        .WithMany()
+                        .HasForeignKey("DeviceProfileId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Domain.Runs.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

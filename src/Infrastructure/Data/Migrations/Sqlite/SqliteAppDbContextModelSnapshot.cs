@@ -45,6 +45,9 @@ namespace Infrastructure.Data.Migrations.Sqlite
                         .HasMaxLength(512)
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("RankFraction")
+                        .HasColumnType("REAL");
+
                     b.Property<Guid?>("RunId")
                         .HasColumnType("TEXT");
 
@@ -64,6 +67,8 @@ namespace Infrastructure.Data.Migrations.Sqlite
                         .IsUnique();
 
                     b.HasIndex("RunId", "Kind", "Epoch");
+
+                    b.HasIndex("RunId", "Kind", "RankFraction");
 
                     b.ToTable("artifacts", (string)null);
                 });
@@ -311,6 +316,97 @@ namespace Infrastructure.Data.Migrations.Sqlite
                     b.ToTable("runs", (string)null);
                 });
 
+            modelBuilder.Entity("Domain.Variants.DeviceProfile", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("BuiltIn")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("Cores")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CpuModel")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("GpuName")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("Threads")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("device_profiles", (string)null);
+                });
+
+            modelBuilder.Entity("Domain.Variants.VariantLatency", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Batch")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("DeviceProfileId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("MeasuredAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("MedianMs")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("P90Ms")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("RankFraction")
+                        .HasColumnType("REAL");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Runs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Runtime")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("Threads")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DeviceProfileId", "Batch");
+
+                    b.HasIndex("RunId", "RankFraction", "DeviceProfileId", "Batch")
+                        .IsUnique();
+
+                    b.ToTable("variant_latencies", (string)null);
+                });
+
             modelBuilder.Entity("Domain.Jobs.Job", b =>
                 {
                     b.HasOne("Domain.Datasets.Dataset", null)
@@ -343,6 +439,21 @@ namespace Infrastructure.Data.Migrations.Sqlite
                     b.HasOne("Domain.Jobs.Job", null)
                         .WithMany("Runs")
                         .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Domain.Variants.VariantLatency", b =>
+                {
+                    b.HasOne("Domain.Variants.DeviceProfile", null)
+                        .WithMany()
+                        .HasForeignKey("DeviceProfileId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Domain.Runs.Run", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

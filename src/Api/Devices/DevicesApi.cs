@@ -1,0 +1,174 @@
+using Api.Variants;
+
+namespace Api.Devices;
+
+public sealed record DeviceResponse(
+    string Name, string? Description, string? CpuModel, int? Cores, int? Threads, string? GpuName, bool BuiltIn,
+    int Measurements, DateTime CreatedAt);
+
+public sealed record CreateDeviceRequest(string? Name, string? Description, string? CpuModel, int? Cores, int? Threads, string? GpuName);
+
+public sealed record LatencyMeasurementRequest(double RankFraction, int Batch, double MedianMs, double? P90Ms, int? Runs);
+
+public sealed record PostLatenciesRequest(Guid RunId, string? Runtime, int? Threads, IReadOnlyList<LatencyMeasurementRequest>? Measurements);
+
+public sealed record PostLatenciesResponse(string Device, Guid RunId, int Stored);
+
+public static class DevicesApi
+{
+    public const int MaxMeasurements = 1024;
+
+    public static RouteGroupBuilder MapDevicesApi(this RouteGroupBuilder api)
+    {
+        RouteGroupBuilder group = api.MapGroup("/devices").WithTags("Devices");
+        group.MapGet("/", ListAsync).WithName("ListDevices").WithSummary("List device profiles (built-in hosts and users' own devices)");
+        group.MapGet("/{name}", GetAsync).WithName("GetDevice").WithSummary("Get a device profile").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/", CreateAsync).WithName("CreateDevice").WithSummary("Register a device profile")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/{name}/latencies", PostLatenciesAsync).WithName("PostDeviceLatencies")
+            .WithSummary("Record latencies of a run's variants measured on this device (replaces earlier values)")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        return group;
+    }
+
+    public static async Task<Ok<List<DeviceResponse>>> ListAsync(AppDbContext db, CancellationToken cancellationToken)
+    {
+        List<DeviceProfile> devices = await db.DeviceProfiles.AsNoTracking().OrderBy(d => d.Name).ToListAsync(cancellationToken);
+        Dictionary<Guid, int> counts = await db.VariantLatencies.AsNoTracking().GroupBy(l => l.DeviceProfileId)
+            .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
+        return TypedResults.Ok(devices.Select(d => ToResponse(d, counts.GetValueOrDefault(d.Id))).ToList());
+    }
+
+    public static async Task<Ok<DeviceResponse>> GetAsync(string name, AppDbContext db, CancellationToken cancellationToken)
+    {
+        DeviceProfile device = await db.DeviceProfiles.AsNoTracking().SingleOrDefaultAsync(d => d.Name == name, cancellationToken)
+            ?? throw new NotFoundException("Device", name);
+        int count = await db.VariantLatencies.CountAsync(l => l.DeviceProfileId == device.Id, cancellationToken);
+        return TypedResults.Ok(ToResponse(device, count));
+    }
+
+    public static async Task<Created<DeviceResponse>> CreateAsync(
+        CreateDeviceRequest request, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var rules = new Rules();
+        DeviceProfile.ValidateName(rules, "name", request.Name);
+        if (request.Description is { Length: > 1000 })
+        {
+            rules.Add("description", "must be at most 1000 characters.");
+        }
+        if (request.Cores is int cores)
+        {
+            rules.Range("cores", cores, 1, 4096);
+        }
+        if (request.Threads is int threads)
+        {
+            rules.Range("threads", threads, 1, 8192);
+        }
+        rules.ThrowIfInvalid();
+        if (await db.DeviceProfiles.AnyAsync(d => d.Name == request.Name, cancellationToken))
+        {
+            throw new ConflictException($"A device profile named '{request.Name}' already exists.");
+        }
+        var device = new DeviceProfile
+        {
+            Id = Guid.CreateVersion7(),
+            Name = request.Name!,
+            Description = request.Description,
+            CpuModel = request.CpuModel,
+            Cores = request.Cores,
+            Threads = request.Threads,
+            GpuName = request.GpuName,
+            BuiltIn = false,
+            CreatedAt = clock.GetUtcNow().UtcDateTime,
+        };
+        db.DeviceProfiles.Add(device);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            throw new ConflictException($"A device profile named '{request.Name}' already exists.");
+        }
+        return TypedResults.Created($"/api/v1/devices/{device.Name}", ToResponse(device, 0));
+    }
+
+    public static async Task<Ok<PostLatenciesResponse>> PostLatenciesAsync(
+        string name, PostLatenciesRequest request, AppDbContext db, VariantCatalog catalog, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var rules = new Rules();
+        if (request.RunId == Guid.Empty)
+        {
+            rules.Add("runId", "is required.");
+        }
+        if (request.Runtime is { Length: > 64 })
+        {
+            rules.Add("runtime", "must be at most 64 characters.");
+        }
+        if (request.Measurements is null || request.Measurements.Count == 0)
+        {
+            rules.Add("measurements", "must list at least one measurement.");
+        }
+        else if (request.Measurements.Count > MaxMeasurements)
+        {
+            rules.Add("measurements", $"may list at most {MaxMeasurements} measurements.");
+        }
+        else
+        {
+            for (int i = 0; i < request.Measurements.Count; i++)
+            {
+                LatencyMeasurementRequest m = request.Measurements[i];
+                rules.Range($"measurements[{i}].batch", m.Batch, 1, VariantCatalog.MaxBatch);
+                rules.Range($"measurements[{i}].medianMs", m.MedianMs, 0, 3_600_000, minExclusive: true);
+                if (m.P90Ms is double p90)
+                {
+                    rules.Range($"measurements[{i}].p90Ms", p90, m.MedianMs, 3_600_000);
+                }
+                if (m.Runs is int runs)
+                {
+                    rules.Range($"measurements[{i}].runs", runs, 1, 10_000_000);
+                }
+            }
+        }
+        rules.ThrowIfInvalid();
+
+        DeviceProfile device = await db.DeviceProfiles.SingleOrDefaultAsync(d => d.Name == name, cancellationToken)
+            ?? throw new NotFoundException("Device", name);
+        Run run = await catalog.FinishedRunAsync(request.RunId, cancellationToken);
+        for (int i = 0; i < request.Measurements!.Count; i++)
+        {
+            if (!run.Curve.Any(c => VariantCatalog.SameFraction(c.RankFraction, request.Measurements[i].RankFraction)))
+            {
+                rules.Add($"measurements[{i}].rankFraction",
+                    $"{request.Measurements[i].RankFraction} is not on the run's curve ({string.Join(", ", run.Curve.Select(c => c.RankFraction).Order())}).");
+            }
+        }
+        rules.ThrowIfInvalid();
+
+        DateTime now = clock.GetUtcNow().UtcDateTime;
+        List<VariantLatency> existing = await db.VariantLatencies
+            .Where(l => l.RunId == run.Id && l.DeviceProfileId == device.Id).ToListAsync(cancellationToken);
+        foreach (LatencyMeasurementRequest m in request.Measurements)
+        {
+            double fraction = run.Curve.First(c => VariantCatalog.SameFraction(c.RankFraction, m.RankFraction)).RankFraction;
+            VariantLatency? row = existing.FirstOrDefault(l => l.Batch == m.Batch && VariantCatalog.SameFraction(l.RankFraction, fraction));
+            if (row is null)
+            {
+                row = new VariantLatency { Id = Guid.CreateVersion7(), RunId = run.Id, DeviceProfileId = device.Id, RankFraction = fraction, Batch = m.Batch, Runtime = "" };
+                db.VariantLatencies.Add(row);
+                existing.Add(row);
+            }
+            row.MedianMs = m.MedianMs;
+            row.P90Ms = m.P90Ms ?? m.MedianMs;
+            row.Runs = m.Runs ?? 1;
+            row.Runtime = request.Runtime ?? "client";
+            row.Threads = request.Threads;
+            row.MeasuredAt = now;
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(new PostLatenciesResponse(device.Name, run.Id, request.Measurements.Count));
+    }
+
+    private static DeviceResponse ToResponse(DeviceProfile d, int measurements) =>
+        new(d.Name, d.Description, d.CpuModel, d.Cores, d.Threads, d.GpuName, d.BuiltIn, measurements, d.CreatedAt);
+}

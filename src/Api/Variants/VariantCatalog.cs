@@ -1,0 +1,97 @@
+using Infrastructure.Artifacts;
+
+namespace Api.Variants;
+
+/// <summary>A run's variants with their latency on one device at one batch size.</summary>
+public sealed record DeviceVariants(DeviceProfile Device, int Batch, IReadOnlyList<PricedVariant> Variants, LatencyModel? Calibration);
+
+/// <summary>A curve point with its latency (measured or estimated) on a device.</summary>
+public sealed record PricedVariant(CurvePoint Point, VariantCandidate Candidate, VariantLatency? Measurement);
+
+/// <summary>
+/// Reads a finished run's variants and prices them on a device: measured latencies where the device has
+/// them, otherwise FLOPs × the device's calibration fitted on all of its measurements (any run, any batch).
+/// </summary>
+public sealed class VariantCatalog(AppDbContext db)
+{
+    public const int MaxBatch = 4096;
+
+    /// <summary>The run, which must exist (404) and have succeeded (409), with its curve.</summary>
+    public async Task<Run> FinishedRunAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        Run run = await db.Runs.AsNoTracking().Include(r => r.Curve).SingleOrDefaultAsync(r => r.Id == runId, cancellationToken)
+            ?? throw new NotFoundException("Run", runId);
+        if (run.Status != RunStatus.Succeeded)
+        {
+            throw new ConflictException($"Run {runId} is {run.Status}; its variants exist once it has succeeded.");
+        }
+        return run;
+    }
+
+    public async Task<DeviceProfile> DeviceAsync(string name, CancellationToken cancellationToken) =>
+        await db.DeviceProfiles.AsNoTracking().SingleOrDefaultAsync(d => d.Name == name, cancellationToken)
+        ?? throw new NotFoundException("Device", name);
+
+    public async Task<DeviceVariants> PriceAsync(Run run, DeviceProfile device, int batch, CancellationToken cancellationToken)
+    {
+        List<VariantLatency> measured = await db.VariantLatencies.AsNoTracking()
+            .Where(l => l.RunId == run.Id && l.DeviceProfileId == device.Id && l.Batch == batch)
+            .ToListAsync(cancellationToken);
+        LatencyModel? calibration = null;
+        if (measured.Count < run.Curve.Count)
+        {
+            calibration = await CalibrationAsync(device.Id, cancellationToken);
+            if (calibration is null && measured.Count == 0)
+            {
+                throw new DomainValidationException("device",
+                    $"'{device.Name}' has no latency measurements yet: POST /api/v1/devices/{device.Name}/latencies (the SDK's profile operation does it).");
+            }
+        }
+        var variants = new List<PricedVariant>();
+        foreach (CurvePoint point in run.Curve.OrderBy(c => c.RankFraction))
+        {
+            VariantLatency? m = measured.FirstOrDefault(l => SameFraction(l.RankFraction, point.RankFraction));
+            double? latency = m?.MedianMs ?? calibration?.EstimateMs(point.Flops * (long)batch);
+            if (latency is null)
+            {
+                continue;
+            }
+            variants.Add(new PricedVariant(point,
+                new VariantCandidate(point.RankFraction, point.Accuracy, point.Parameters, point.Flops, latency.Value, m is not null), m));
+        }
+        return new DeviceVariants(device, batch, variants, calibration);
+    }
+
+    /// <summary>Devices with at least one measurement of this run, for listing frontiers.</summary>
+    public async Task<List<DeviceProfile>> MeasuredDevicesAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        List<Guid> ids = await db.VariantLatencies.AsNoTracking().Where(l => l.RunId == runId)
+            .Select(l => l.DeviceProfileId).Distinct().ToListAsync(cancellationToken);
+        return await db.DeviceProfiles.AsNoTracking().Where(d => ids.Contains(d.Id)).OrderBy(d => d.Name).ToListAsync(cancellationToken);
+    }
+
+    public async Task<Artifact> VariantFileAsync(Run run, double fraction, string format, CancellationToken cancellationToken)
+    {
+        CurvePoint point = run.Curve.FirstOrDefault(c => SameFraction(c.RankFraction, fraction))
+            ?? throw new NotFoundException("Variant", $"{run.Id} at rank fraction {fraction}");
+        string kind = ArtifactKinds.ForVariantFormat(format);
+        List<Artifact> files = await db.Artifacts.AsNoTracking()
+            .Where(a => a.RunId == run.Id && a.Kind == kind).ToListAsync(cancellationToken);
+        return files.FirstOrDefault(a => a.RankFraction is double f && SameFraction(f, point.RankFraction))
+            ?? throw new NotFoundException("Variant file", $"{format} of run {run.Id} at rank fraction {fraction}");
+    }
+
+    public static bool SameFraction(double a, double b) => Math.Abs(a - b) < 1e-9;
+
+    /// <summary>latency ≈ fixed + perFlop·(FLOPs per sample × batch), fitted on every measurement of the device.</summary>
+    private async Task<LatencyModel?> CalibrationAsync(Guid deviceId, CancellationToken cancellationToken)
+    {
+        var points = await (from l in db.VariantLatencies.AsNoTracking()
+                            join c in db.CurvePoints.AsNoTracking() on l.RunId equals c.RunId
+                            where l.DeviceProfileId == deviceId
+                            select new { LatencyFraction = l.RankFraction, CurveFraction = c.RankFraction, c.Flops, l.Batch, l.MedianMs })
+            .ToListAsync(cancellationToken);
+        return LatencyModel.Fit(points.Where(p => SameFraction(p.LatencyFraction, p.CurveFraction))
+            .Select(p => (p.Flops * (long)p.Batch, p.MedianMs)).ToList());
+    }
+}
