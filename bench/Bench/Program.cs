@@ -9,6 +9,7 @@ using Training.Engine;
 // ./bench.sh maestro --data DIR --epochs N --json OUT.json [--model mlp|cnn] [--seed S]
 // Extra knobs: --batch 128 --lr 1e-3 --hidden 512,256 --methods standard,coteaching,nested-coteaching
 //              --gradual TK --nested-epochs N --sigma 10 --lambda 0 --threads T --device auto|cpu|cuda
+//              --train-limit N (train on the first N training samples) --sampling layer-rank|uniform-fraction
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 BenchArgs options;
@@ -25,6 +26,10 @@ catch (ArgumentException e)
 
 var load = Stopwatch.StartNew();
 var (train, test) = IdxDataset.Load(options.Data);
+if (options.TrainLimit is int limit && limit < train.Count)
+{
+    train = new Training.Engine.LabeledData(train.Features[..(limit * train.FeatureSize)], train.Labels[..limit], train.SampleShape, train.Classes);
+}
 Console.WriteLine($"data: {train.Count} train, {test.Count} test, shape [{string.Join("×", train.SampleShape)}], {train.Classes} classes ({load.Elapsed.TotalSeconds:F1} s)");
 var engine = new TrainingEngine(new TrainingEngineOptions { Device = options.Device, Threads = options.Threads });
 Console.WriteLine($"device: {engine.DeviceName}, torch threads: {TorchSharp.torch.get_num_threads()}");
@@ -39,12 +44,12 @@ return 0;
 
 internal sealed record BenchArgs(
     string Mode, string Data, string Noise, int Epochs, string? Json, string Model, int Seed, int Batch, double LearningRate,
-    int[] Hidden, string[] Methods, int? Gradual, int? NestedEpochs, double Sigma, double Lambda, int Threads, string Device)
+    int[] Hidden, string[] Methods, int? Gradual, int? NestedEpochs, double Sigma, double Lambda, int Threads, string Device, int? TrainLimit, string Sampling)
 {
     public const string Usage =
         "usage: bench.sh noisy|maestro --data DIR [--noise sym:RATE|pair:RATE] [--epochs N] [--json OUT.json] [--model mlp|cnn] [--seed S]\n" +
         "       [--batch 128] [--lr 1e-3] [--hidden 512,256] [--methods standard,coteaching,nested-coteaching] [--gradual TK]\n" +
-        "       [--nested-epochs N] [--sigma 10] [--lambda 0] [--threads T] [--device auto|cpu|cuda]";
+        "       [--nested-epochs N] [--sigma 10] [--lambda 0] [--threads T] [--device auto|cpu|cuda] [--train-limit N]\n       [--sampling layer-rank|uniform-fraction]";
 
     public static BenchArgs Parse(string[] args)
     {
@@ -79,7 +84,9 @@ internal sealed record BenchArgs(
             double.Parse(Get("sigma", "10"), CultureInfo.InvariantCulture),
             double.Parse(Get("lambda", "0"), CultureInfo.InvariantCulture),
             int.Parse(Get("threads", "0"), CultureInfo.InvariantCulture),
-            Get("device", "auto"));
+            Get("device", "auto"),
+            values.Remove("train-limit", out string? limit) ? int.Parse(limit, CultureInfo.InvariantCulture) : null,
+            Get("sampling", MaestroSampling.LayerRank));
         if (values.Count > 0)
         {
             throw new ArgumentException($"Unknown option(s): {string.Join(", ", values.Keys.Select(k => "--" + k))}.");

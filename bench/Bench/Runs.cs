@@ -10,8 +10,8 @@ internal static class Runs
     public static object Noisy(TrainingEngine engine, BenchArgs options, LabeledData train, LabeledData test)
     {
         NoiseSpec noise = options.ParseNoise();
-        // Han et al. use T_k = 10 of 200 epochs; short runs ramp over a third of the epochs so τ is reached.
-        int gradual = options.Gradual ?? (options.Epochs >= 30 ? 10 : Math.Max(1, options.Epochs / 3));
+        // Han et al. use T_k = 10 (of 200 epochs); runs shorter than 20 epochs ramp over half of them so τ is reached.
+        int gradual = options.Gradual ?? Math.Clamp(options.Epochs / 2, 1, 10);
         var results = new List<object>();
         Console.WriteLine($"noisy: {options.Noise}, {options.Epochs} epochs, model {options.Model} {string.Join("-", options.Hidden)}, T_k = {gradual}");
         foreach (string method in options.Methods)
@@ -60,10 +60,10 @@ internal static class Runs
     {
         JobSpec spec = BaseSpec(options, lowRank: true) with
         {
-            Maestro = new MaestroSpec { GroupLasso = options.Lambda },
+            Maestro = new MaestroSpec { GroupLasso = options.Lambda, Sampling = options.Sampling },
             Sweep = new SweepSpec { SvdBaseline = true },
         };
-        Console.WriteLine($"maestro: {options.Epochs} epochs, model {options.Model} {string.Join("-", options.Hidden)}, λ = {options.Lambda}; then the dense baseline");
+        Console.WriteLine($"maestro: {options.Epochs} epochs, model {options.Model} {string.Join("-", options.Hidden)}, λ = {options.Lambda}, sampling {options.Sampling}; then the dense baseline");
         var (reports, outcome, seconds) = Train(engine, spec, train, test, "maestro");
         var points = outcome.Curve.Select(p => new
         {

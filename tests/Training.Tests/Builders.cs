@@ -47,7 +47,7 @@ internal static class Builders
         Sweep = new SweepSpec { RankFractions = [1.0, 0.25, 0.5] },
     };
 
-    public static TrainingEngine Engine() => new(new TrainingEngineOptions { Device = "cpu" });
+    public static TrainingEngine Engine() => new(new TrainingEngineOptions { Device = "cpu", Threads = 1 });
 
     /// <summary>Records every epoch and keeps each epoch's checkpoint bytes.</summary>
     public sealed class RecordingObserver : ITrainingObserver

@@ -99,4 +99,20 @@ public class TrainingEngineTests
         Assert.Throws<InvalidDataException>(() =>
             Builders.Engine().Run(new TrainingRequest(other, train, test), new Builders.RecordingObserver(), checkpoint, CancellationToken.None));
     }
+
+    [Fact]
+    public void Run_InvalidSpec_ThrowsValidationErrorsBeforeTraining()
+    {
+        // Arrange: a CNN cannot run on tabular samples, and co-teaching without noise needs a forget rate.
+        var (train, test) = Builders.Blobs(train: 50, test: 10);
+        JobSpec spec = Builders.Spec() with { Model = new ModelSpec { Kind = ModelKinds.Cnn }, CoTeaching = new CoTeachingSpec() };
+
+        // Act
+        var error = Assert.Throws<Domain.Common.DomainValidationException>(() =>
+            Builders.Engine().Run(new TrainingRequest(spec, train, test), new Builders.RecordingObserver(), null, CancellationToken.None));
+
+        // Assert
+        Assert.Contains(error.Errors, e => e.Field == "model.kind");
+        Assert.Contains(error.Errors, e => e.Field == "coTeaching.forgetRate");
+    }
 }

@@ -75,6 +75,7 @@ public interface ITrainingObserver
     /// <summary>
     /// Called after every epoch. <paramref name="writeCheckpoint"/> writes model, optimiser, RNG and
     /// epoch state to a stream; passing that stream back as <c>resumeFrom</c> continues at the next epoch.
+    /// The delegate captures the live training state: call it during this callback, not later.
     /// </summary>
     void OnEpochCompleted(EpochReport report, Action<Stream> writeCheckpoint);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Domain.Common;
 using Domain.Jobs;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -65,6 +66,12 @@ internal sealed class TrainingSession : IDisposable
         if (request.Test.Classes != train.Classes || request.Test.FeatureSize != train.FeatureSize)
         {
             throw new ArgumentException("Train and test data must have the same sample shape and classes.", nameof(request));
+        }
+        // The whole-spec rules (dataset id aside: the engine receives the data itself).
+        var errors = _spec.Validate(train.SampleShape, train.Classes).Where(e => e.Field != "datasetId").ToList();
+        if (errors.Count > 0)
+        {
+            throw new DomainValidationException(errors);
         }
 
         int[] noisy = _spec.Noise is { Rate: > 0 } noise
