@@ -1,21 +1,28 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Infrastructure.Artifacts;
+using Api.Extensions;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace Api.Datasets;
 
 /// <summary>
-/// Streams a multipart IDX upload into the artifact store (gzip is decoded on the way), validates every
-/// file, then records the dataset and its files in one transaction. Any failure deletes what was staged:
-/// no rows and no files are left behind.
+/// Stores an IDX upload: the files are streamed into the artifact store's staging area (gzip is decoded at
+/// commit), validated as a whole, then recorded with the dataset in one transaction. Multipart REST
+/// (<see cref="CreateAsync"/>) and the gRPC client stream (<see cref="Begin"/>, <see cref="DatasetUpload.AppendAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>,
+/// <see cref="CommitAsync"/>) share this path. Any failure deletes what was staged: no rows and no files are left behind.
 /// </summary>
-public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, TimeProvider clock)
+public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, TimeProvider clock, IOptions<ApiOptions> options)
 {
     public const int MaxNameLength = 200;
 
-    private static readonly string[] s_fileFields = ["images", "labels", "testImages", "testLabels"];
+    /// <summary>The file fields of an upload, in the order they are stored.</summary>
+    public static readonly IReadOnlyList<string> FileFields = ["images", "labels", "testImages", "testLabels"];
+
+    /// <summary>Starts an upload; dispose it to delete whatever was staged and not committed.</summary>
+    public DatasetUpload Begin() => new(store, options.Value.MaxUploadBytes);
 
     public async Task<Dataset> CreateAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -27,83 +34,45 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
             throw new DomainValidationException("body", "must be multipart/form-data with fields 'name', 'format' and files 'images' and 'labels'.");
         }
 
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        var files = new Dictionary<string, StagedFile>(StringComparer.Ordinal);
-        try
+        using DatasetUpload upload = Begin();
+        var reader = new MultipartReader(boundary, request.Body);
+        while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
         {
-            var reader = new MultipartReader(boundary, request.Body);
-            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                || !(disposition.IsFormDisposition() || disposition.IsFileDisposition()))
             {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                    || !(disposition.IsFormDisposition() || disposition.IsFileDisposition()))
-                {
-                    throw new DomainValidationException("body", "has a part without a form-data Content-Disposition.");
-                }
-                string field = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
-                if (disposition.IsFileDisposition())
-                {
-                    if (!s_fileFields.Contains(field))
-                    {
-                        throw new DomainValidationException(field, $"is not an expected file; send {string.Join(", ", s_fileFields)}.");
-                    }
-                    if (files.ContainsKey(field))
-                    {
-                        throw new DomainValidationException(field, "was sent more than once.");
-                    }
-                    files[field] = await StageDecodedAsync(section.Body, field, cancellationToken);
-                }
-                else
-                {
-                    using var text = new StreamReader(section.Body);
-                    fields[field] = await text.ReadToEndAsync(cancellationToken);
-                }
+                throw new DomainValidationException("body", "has a part without a form-data Content-Disposition.");
             }
-            return await SaveAsync(fields, files, cancellationToken);
-        }
-        finally
-        {
-            foreach (StagedFile file in files.Values)
+            string field = HeaderUtilities.RemoveQuotes(disposition.Name).Value ?? "";
+            if (disposition.IsFileDisposition())
             {
-                file.Dispose();
-            }
-        }
-    }
-
-    /// <summary>Copies a part to a staged file, decoding gzip when the part starts with its magic bytes.</summary>
-    private async Task<StagedFile> StageDecodedAsync(Stream body, string field, CancellationToken cancellationToken)
-    {
-        using StagedFile raw = store.Stage();
-        await body.CopyToAsync(raw.Stream, cancellationToken);
-        await raw.Stream.FlushAsync(cancellationToken);
-        StagedFile decoded = store.Stage();
-        try
-        {
-            await using var input = new FileStream(raw.TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            if (Idx.IsGzip(input))
-            {
-                await using var gzip = new GZipStream(input, CompressionMode.Decompress);
-                await gzip.CopyToAsync(decoded.Stream, cancellationToken);
+                if (!FileFields.Contains(field))
+                {
+                    throw new DomainValidationException(field, $"is not an expected file; send {string.Join(", ", FileFields)}.");
+                }
+                if (upload.HasFile(field))
+                {
+                    throw new DomainValidationException(field, "was sent more than once.");
+                }
+                await upload.AppendAsync(field, section.Body, cancellationToken);
             }
             else
             {
-                await input.CopyToAsync(decoded.Stream, cancellationToken);
+                using var text = new StreamReader(section.Body);
+                upload.Fields[field] = await text.ReadToEndAsync(cancellationToken);
             }
-            await decoded.Stream.FlushAsync(cancellationToken);
-            return decoded;
         }
-        catch (InvalidDataException ex)
-        {
-            decoded.Dispose();
-            throw new DomainValidationException(field, $"is not valid gzip: {ex.Message}");
-        }
-        catch
-        {
-            decoded.Dispose();
-            throw;
-        }
+        return await CommitAsync(upload, cancellationToken);
     }
 
-    private async Task<Dataset> SaveAsync(Dictionary<string, string> fields, Dictionary<string, StagedFile> files, CancellationToken cancellationToken)
+    /// <summary>Decodes, validates and stores a complete upload; throws <see cref="DomainValidationException"/> naming every bad field.</summary>
+    public async Task<Dataset> CommitAsync(DatasetUpload upload, CancellationToken cancellationToken)
+    {
+        Dictionary<string, StagedFile> files = await upload.DecodeAsync(cancellationToken);
+        return await SaveAsync(upload.Fields, files, cancellationToken);
+    }
+
+    private async Task<Dataset> SaveAsync(IReadOnlyDictionary<string, string> fields, Dictionary<string, StagedFile> files, CancellationToken cancellationToken)
     {
         var rules = new Rules();
         string name = fields.GetValueOrDefault("name")?.Trim() ?? "";
@@ -250,6 +219,104 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         else if (actual > header.ExpectedLength)
         {
             rules.Add(field, $"has {actual - header.ExpectedLength} bytes after the {header.Count} samples its header declares.");
+        }
+    }
+}
+
+/// <summary>
+/// One upload in progress: form fields and the raw bytes of each file, staged as they arrive (in one piece
+/// from multipart, in chunks from gRPC). Disposing it deletes every staged file that was not committed.
+/// </summary>
+public sealed class DatasetUpload : IDisposable
+{
+    private readonly IArtifactStore _store;
+    private readonly long _maxBytes;
+    private readonly Dictionary<string, StagedFile> _raw = new(StringComparer.Ordinal);
+    private readonly List<StagedFile> _decoded = [];
+    private long _bytes;
+
+    internal DatasetUpload(IArtifactStore store, long maxBytes)
+    {
+        _store = store;
+        _maxBytes = maxBytes;
+    }
+
+    /// <summary>Text fields (<c>name</c>, <c>format</c>).</summary>
+    public Dictionary<string, string> Fields { get; } = new(StringComparer.Ordinal);
+
+    public bool HasFile(string field) => _raw.ContainsKey(field);
+
+    /// <summary>Appends bytes to a file (one of <see cref="DatasetUploadService.FileFields"/>).</summary>
+    /// <exception cref="BadHttpRequestException">413: the upload exceeds <see cref="ApiOptions.MaxUploadBytes"/>.</exception>
+    public async Task AppendAsync(string field, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        _bytes += data.Length;
+        if (_bytes > _maxBytes)
+        {
+            throw new BadHttpRequestException($"The upload exceeds {_maxBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
+        }
+        if (!_raw.TryGetValue(field, out StagedFile? file))
+        {
+            _raw[field] = file = _store.Stage();
+        }
+        await file.Stream.WriteAsync(data, cancellationToken);
+    }
+
+    /// <inheritdoc cref="AppendAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>
+    public async Task AppendAsync(string field, Stream content, CancellationToken cancellationToken)
+    {
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            int read;
+            do
+            {
+                read = await content.ReadAsync(buffer, cancellationToken);
+                await AppendAsync(field, buffer.AsMemory(0, read), cancellationToken);
+            }
+            while (read > 0);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The decoded files by field: gzip files are decompressed into new staged files, raw ones are used as they are.</summary>
+    internal async Task<Dictionary<string, StagedFile>> DecodeAsync(CancellationToken cancellationToken)
+    {
+        var files = new Dictionary<string, StagedFile>(StringComparer.Ordinal);
+        foreach ((string field, StagedFile raw) in _raw)
+        {
+            await raw.Stream.FlushAsync(cancellationToken);
+            await using var input = new FileStream(raw.TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            if (!Idx.IsGzip(input))
+            {
+                files[field] = raw;
+                continue;
+            }
+            StagedFile decoded = _store.Stage();
+            _decoded.Add(decoded);
+            try
+            {
+                await using var gzip = new GZipStream(input, CompressionMode.Decompress);
+                await gzip.CopyToAsync(decoded.Stream, cancellationToken);
+                await decoded.Stream.FlushAsync(cancellationToken);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new DomainValidationException(field, $"is not valid gzip: {ex.Message}");
+            }
+            files[field] = decoded;
+        }
+        return files;
+    }
+
+    public void Dispose()
+    {
+        foreach (StagedFile file in _raw.Values.Concat(_decoded))
+        {
+            file.Dispose();
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Api.Datasets;
 using Api.Devices;
 using Api.ErrorHandling;
+using static Api.Grpc.GrpcExtensions;
 using Api.Jobs;
 using Api.Runs;
 using Api.Variants;
@@ -59,6 +60,7 @@ internal static class ApiExtensions
         services.AddScoped<DatasetUploadService>();
         services.AddScoped<JobService>();
         services.AddScoped<VariantCatalog>();
+        builder.AddGrpcApi();
         return builder;
     }
 
@@ -93,6 +95,7 @@ internal static class ApiExtensions
         v1.MapDatasetsApi();
         v1.MapJobsApi();
         v1.MapRunsApi();
+        app.MapGrpcApi();
         v1.MapVariantsApi();
         v1.MapDevicesApi();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();

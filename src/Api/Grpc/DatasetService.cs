@@ -1,0 +1,83 @@
+using Api.Datasets;
+using Grpc.Core;
+using V1 = TrainingService.Sdk.V1;
+
+namespace Api.Grpc;
+
+/// <summary><c>training.v1.DatasetService</c>: the REST datasets endpoints over gRPC, sharing their upload path and queries.</summary>
+internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext db) : V1.DatasetService.DatasetServiceBase
+{
+    public override async Task<V1.Dataset> UploadDataset(IAsyncStreamReader<V1.UploadDatasetRequest> requestStream, ServerCallContext context)
+    {
+        CancellationToken cancellationToken = context.CancellationToken;
+        using DatasetUpload upload = uploads.Begin();
+        bool hasMetadata = false;
+        while (await requestStream.MoveNext(cancellationToken))
+        {
+            V1.UploadDatasetRequest message = requestStream.Current;
+            switch (message.ContentCase)
+            {
+                case V1.UploadDatasetRequest.ContentOneofCase.Metadata when !hasMetadata:
+                    hasMetadata = true;
+                    upload.Fields["name"] = message.Metadata.Name;
+                    if (message.Metadata.Format.Length > 0)
+                    {
+                        upload.Fields["format"] = message.Metadata.Format;
+                    }
+                    break;
+                case V1.UploadDatasetRequest.ContentOneofCase.Metadata:
+                    GrpcErrors.ThrowInvalidArgument("metadata", "was sent more than once.");
+                    break;
+                case V1.UploadDatasetRequest.ContentOneofCase.Chunk when hasMetadata:
+                    await upload.AppendAsync(FileField(message.Chunk.File), message.Chunk.Data.Memory, cancellationToken);
+                    break;
+                case V1.UploadDatasetRequest.ContentOneofCase.Chunk:
+                    GrpcErrors.ThrowInvalidArgument("metadata", "must be the first message, before any chunk.");
+                    break;
+                default:
+                    GrpcErrors.ThrowInvalidArgument("content", "must be metadata or a chunk.");
+                    break;
+            }
+        }
+        if (!hasMetadata)
+        {
+            GrpcErrors.ThrowInvalidArgument("metadata", "is required as the first message.");
+        }
+        Dataset dataset = await uploads.CommitAsync(upload, cancellationToken);
+        return GrpcMapping.ToMessage(DatasetResponse.From(dataset));
+    }
+
+    public override async Task<V1.Dataset> GetDataset(V1.GetDatasetRequest request, ServerCallContext context)
+    {
+        Guid id = GrpcErrors.ParseId(request.Id, "id");
+        Ok<DatasetResponse> result = await DatasetsApi.GetAsync(id, db, context.CancellationToken);
+        return GrpcMapping.ToMessage(result.Value!);
+    }
+
+    public override async Task<V1.ListDatasetsResponse> ListDatasets(V1.ListDatasetsRequest request, ServerCallContext context)
+    {
+        Page<DatasetResponse> page = (await DatasetsApi.ListAsync(db, context.CancellationToken, request.Offset, GrpcMapping.Limit(request.Limit))).Value!;
+        var response = new V1.ListDatasetsResponse { Total = page.Total, Offset = page.Offset, Limit = page.Limit };
+        response.Items.AddRange(page.Items.Select(GrpcMapping.ToMessage));
+        return response;
+    }
+
+    /// <summary>The REST form field a chunk's file tag stands for, so validation names the same fields.</summary>
+    private static string FileField(V1.DatasetFile file)
+    {
+        switch (file)
+        {
+            case V1.DatasetFile.Images:
+                return "images";
+            case V1.DatasetFile.Labels:
+                return "labels";
+            case V1.DatasetFile.TestImages:
+                return "testImages";
+            case V1.DatasetFile.TestLabels:
+                return "testLabels";
+            default:
+                GrpcErrors.ThrowInvalidArgument("chunk.file", $"must name one of {string.Join(", ", DatasetUploadService.FileFields)} (was {file}).");
+                return "";
+        }
+    }
+}

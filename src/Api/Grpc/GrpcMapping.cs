@@ -1,0 +1,165 @@
+using Api.Datasets;
+using Api.Jobs;
+using Api.Runs;
+using Google.Protobuf.WellKnownTypes;
+using V1 = TrainingService.Sdk.V1;
+
+namespace Api.Grpc;
+
+/// <summary>
+/// Maps the REST response records to their <c>training.v1</c> messages, so both APIs share one query and
+/// one response shape per resource (the REST contract is the source of truth).
+/// </summary>
+internal static class GrpcMapping
+{
+    public const int DefaultLimit = 50;
+
+    public static Timestamp ToTimestamp(DateTime value) => Timestamp.FromDateTime(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    /// <summary>0 means the REST default.</summary>
+    public static int Limit(int limit) => limit == 0 ? DefaultLimit : limit;
+
+    public static V1.Dataset ToMessage(DatasetResponse d)
+    {
+        var message = new V1.Dataset
+        {
+            Id = d.Id.ToString(),
+            Name = d.Name,
+            Format = d.Format,
+            Samples = d.Samples,
+            TestSamples = d.TestSamples,
+            Classes = d.Classes,
+            ContentHash = d.ContentHash,
+            SizeBytes = d.SizeBytes,
+            CreatedAt = ToTimestamp(d.CreatedAt),
+        };
+        message.Shape.AddRange(d.Shape);
+        return message;
+    }
+
+    public static V1.JobStatus ToMessage(JobStatus status) => status switch
+    {
+        JobStatus.Queued => V1.JobStatus.Queued,
+        JobStatus.Running => V1.JobStatus.Running,
+        JobStatus.Succeeded => V1.JobStatus.Succeeded,
+        JobStatus.Failed => V1.JobStatus.Failed,
+        JobStatus.Cancelled => V1.JobStatus.Cancelled,
+        _ => V1.JobStatus.Unspecified,
+    };
+
+    public static JobStatus? FromMessage(V1.JobStatus status) => status switch
+    {
+        V1.JobStatus.Unspecified => null,
+        V1.JobStatus.Queued => JobStatus.Queued,
+        V1.JobStatus.Running => JobStatus.Running,
+        V1.JobStatus.Succeeded => JobStatus.Succeeded,
+        V1.JobStatus.Failed => JobStatus.Failed,
+        V1.JobStatus.Cancelled => JobStatus.Cancelled,
+        _ => throw new DomainValidationException("status", $"is not a known job status ({(int)status})."),
+    };
+
+    public static V1.RunStatus ToMessage(RunStatus status) => status switch
+    {
+        RunStatus.Running => V1.RunStatus.Running,
+        RunStatus.Succeeded => V1.RunStatus.Succeeded,
+        RunStatus.Failed => V1.RunStatus.Failed,
+        RunStatus.Cancelled => V1.RunStatus.Cancelled,
+        _ => V1.RunStatus.Unspecified,
+    };
+
+    public static RunStatus? FromMessage(V1.RunStatus status) => status switch
+    {
+        V1.RunStatus.Unspecified => null,
+        V1.RunStatus.Running => RunStatus.Running,
+        V1.RunStatus.Succeeded => RunStatus.Succeeded,
+        V1.RunStatus.Failed => RunStatus.Failed,
+        V1.RunStatus.Cancelled => RunStatus.Cancelled,
+        _ => throw new DomainValidationException("status", $"is not a known run status ({(int)status})."),
+    };
+
+    public static V1.EpochMetrics ToMessage(MetricResponse m)
+    {
+        var message = new V1.EpochMetrics
+        {
+            Epoch = m.Epoch,
+            Stage = m.Stage,
+            TrainLoss = m.TrainLoss,
+            TrainAccuracy = m.TrainAccuracy,
+            TestAccuracy = m.TestAccuracy,
+            Seconds = m.Seconds,
+        };
+        if (m.LabelPrecision is { } precision)
+        {
+            message.LabelPrecision = precision;
+        }
+        return message;
+    }
+
+    public static V1.Job ToMessage(JobResponse j)
+    {
+        var message = new V1.Job
+        {
+            Id = j.Id.ToString(),
+            Status = ToMessage(j.Status),
+            DatasetId = j.DatasetId.ToString(),
+            Epoch = j.Progress.Epoch,
+            Epochs = j.Progress.Epochs,
+            LatestMetrics = j.LatestMetrics is null ? null : ToMessage(j.LatestMetrics),
+            Attempts = j.Attempts,
+            CancelRequested = j.CancelRequested,
+            CreatedAt = ToTimestamp(j.CreatedAt),
+            StartedAt = j.StartedAt is { } started ? ToTimestamp(started) : null,
+            FinishedAt = j.FinishedAt is { } finished ? ToTimestamp(finished) : null,
+            SpecJson = j.Spec.GetRawText(),
+        };
+        if (j.Error is not null)
+        {
+            message.Error = j.Error;
+        }
+        message.RunIds.AddRange(j.RunIds.Select(r => r.ToString()));
+        return message;
+    }
+
+    public static V1.Run ToMessage(RunResponse r)
+    {
+        var message = new V1.Run
+        {
+            Id = r.Id.ToString(),
+            JobId = r.JobId.ToString(),
+            Index = r.Index,
+            Status = ToMessage(r.Status),
+            StartedAt = ToTimestamp(r.StartedAt),
+            FinishedAt = r.FinishedAt is { } finished ? ToTimestamp(finished) : null,
+        };
+        if (r.Device is not null)
+        {
+            message.Device = r.Device;
+        }
+        if (r.TestAccuracy is { } accuracy)
+        {
+            message.TestAccuracy = accuracy;
+        }
+        message.Metrics.AddRange(r.Metrics.Select(ToMessage));
+        return message;
+    }
+
+    public static V1.Curve ToMessage(CurveResponse c)
+    {
+        var message = new V1.Curve { RunId = c.RunId.ToString(), Status = ToMessage(c.Status) };
+        foreach (CurvePointResponse p in c.Points)
+        {
+            var point = new V1.CurvePoint { RankFraction = p.RankFraction, Parameters = p.Parameters, Flops = p.Flops, Accuracy = p.Accuracy };
+            point.Ranks.AddRange(p.Ranks);
+            if (p.SvdAccuracy is { } svdAccuracy)
+            {
+                point.SvdAccuracy = svdAccuracy;
+            }
+            if (p.SvdParameters is { } svdParameters)
+            {
+                point.SvdParameters = svdParameters;
+            }
+            message.Points.Add(point);
+        }
+        return message;
+    }
+}

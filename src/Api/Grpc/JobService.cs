@@ -1,0 +1,130 @@
+using Api.Datasets;
+using Api.Jobs;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using JobSubmissions = Api.Jobs.JobService;
+using V1 = TrainingService.Sdk.V1;
+
+namespace Api.Grpc;
+
+/// <summary>
+/// <c>training.v1.JobService</c>: submission, cancellation and idempotency through the same
+/// <see cref="JobSubmissions"/> as REST, reads through the REST handlers' queries, and WatchJob.
+/// </summary>
+internal sealed class JobService(JobSubmissions jobs, AppDbContext db, IOptions<GrpcOptions> options, TimeProvider clock)
+    : V1.JobService.JobServiceBase
+{
+    public override async Task<V1.SubmitJobResponse> SubmitJob(V1.SubmitJobRequest request, ServerCallContext context)
+    {
+        string? key = request.IdempotencyKey.Length == 0 ? null : request.IdempotencyKey;
+        (Job job, bool created) = (null!, false);
+        try
+        {
+            (job, created) = await jobs.SubmitAsync(request.SpecJson, key, context.CancellationToken);
+        }
+        catch (DomainValidationException ex)
+        {
+            // The REST contract names the header; here it is a field of the request, and the spec is spec_json.
+            GrpcErrors.ThrowInvalidArgument(ex.Errors.Select(e => e.Field switch
+            {
+                "Idempotency-Key" => e with { Field = "idempotencyKey" },
+                "body" => e with { Field = "specJson" },
+                _ => e,
+            }));
+        }
+        catch (ConflictException ex)
+        {
+            GrpcErrors.ThrowAlreadyExists(ex.Message);
+        }
+        JobResponse response = (await JobsApi.GetAsync(job.Id, db, context.CancellationToken)).Value!;
+        return new V1.SubmitJobResponse { Job = GrpcMapping.ToMessage(response), Created = created };
+    }
+
+    public override async Task<V1.Job> GetJob(V1.GetJobRequest request, ServerCallContext context)
+    {
+        Guid id = GrpcErrors.ParseId(request.Id, "id");
+        return GrpcMapping.ToMessage((await JobsApi.GetAsync(id, db, context.CancellationToken)).Value!);
+    }
+
+    public override async Task<V1.ListJobsResponse> ListJobs(V1.ListJobsRequest request, ServerCallContext context)
+    {
+        Guid? datasetId = GrpcErrors.ParseOptionalId(request.DatasetId, "datasetId");
+        Page<JobResponse> page = (await JobsApi.ListAsync(db, context.CancellationToken,
+            GrpcMapping.FromMessage(request.Status), datasetId, request.Offset, GrpcMapping.Limit(request.Limit))).Value!;
+        var response = new V1.ListJobsResponse { Total = page.Total, Offset = page.Offset, Limit = page.Limit };
+        response.Items.AddRange(page.Items.Select(GrpcMapping.ToMessage));
+        return response;
+    }
+
+    public override async Task<V1.Job> CancelJob(V1.CancelJobRequest request, ServerCallContext context)
+    {
+        Guid id = GrpcErrors.ParseId(request.Id, "id");
+        return GrpcMapping.ToMessage((await JobsApi.CancelAsync(id, jobs, db, context.CancellationToken)).Value!);
+    }
+
+    /// <summary>
+    /// Polls the database (so it follows jobs trained by any worker process) and sends what the client has
+    /// not seen: epochs after <c>after_epoch</c>, and the status when it differs from the last one sent.
+    /// </summary>
+    public override async Task WatchJob(V1.WatchJobRequest request, IServerStreamWriter<V1.JobEvent> responseStream, ServerCallContext context)
+    {
+        Guid id = GrpcErrors.ParseId(request.JobId, "jobId");
+        if (request.AfterEpoch < 0)
+        {
+            GrpcErrors.ThrowInvalidArgument("afterEpoch", $"must be 0 or more (was {request.AfterEpoch}).");
+        }
+        GrpcMapping.FromMessage(request.KnownStatus);
+        CancellationToken cancellationToken = context.CancellationToken;
+        int afterEpoch = request.AfterEpoch;
+        V1.JobStatus sent = request.KnownStatus;
+        while (true)
+        {
+            // Job first, epochs second: a finished job's epochs are all written before its final status.
+            Job job = await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleOrDefaultAsync(j => j.Id == id, cancellationToken)
+                ?? throw new NotFoundException("Job", id);
+            List<Guid> runIds = job.Runs.OrderBy(r => r.Index).Select(r => r.Id).ToList();
+            List<EpochMetric> epochs = runIds.Count == 0 ? []
+                : await db.EpochMetrics.AsNoTracking().Where(m => runIds.Contains(m.RunId) && m.Epoch > afterEpoch)
+                    .OrderBy(m => m.Epoch).ToListAsync(cancellationToken);
+            V1.JobStatus status = GrpcMapping.ToMessage(job.Status);
+
+            // Queued → Running comes before the epochs it produced; the final status after the last epoch.
+            if (!job.IsFinished && status != sent)
+            {
+                await responseStream.WriteAsync(StatusEvent(job, runIds), cancellationToken);
+                sent = status;
+            }
+            foreach (EpochMetric metric in epochs)
+            {
+                var completed = new V1.EpochCompleted
+                {
+                    RunId = metric.RunId.ToString(),
+                    Epochs = job.Epochs,
+                    Metrics = GrpcMapping.ToMessage(MetricResponse.From(metric)),
+                };
+                await responseStream.WriteAsync(new V1.JobEvent { EpochCompleted = completed }, cancellationToken);
+                afterEpoch = metric.Epoch;
+            }
+            if (job.IsFinished)
+            {
+                if (status != sent)
+                {
+                    await responseStream.WriteAsync(StatusEvent(job, runIds), cancellationToken);
+                }
+                return;
+            }
+            await Task.Delay(options.Value.WatchPollInterval, clock, cancellationToken);
+        }
+    }
+
+    private static V1.JobEvent StatusEvent(Job job, List<Guid> runIds)
+    {
+        var changed = new V1.StatusChanged { Status = GrpcMapping.ToMessage(job.Status), Epoch = job.Epoch, Epochs = job.Epochs };
+        if (job.Error is not null)
+        {
+            changed.Error = job.Error;
+        }
+        changed.RunIds.AddRange(runIds.Select(r => r.ToString()));
+        return new V1.JobEvent { StatusChanged = changed };
+    }
+}

@@ -1,0 +1,33 @@
+using Api.Datasets;
+using Api.Runs;
+using Grpc.Core;
+using V1 = TrainingService.Sdk.V1;
+
+namespace Api.Grpc;
+
+/// <summary><c>training.v1.RunService</c>: runs and curves through the REST handlers' queries.</summary>
+/// <remarks>SelectVariant and FetchVariant join here with the variants issue (see training.proto).</remarks>
+internal sealed class RunService(AppDbContext db) : V1.RunService.RunServiceBase
+{
+    public override async Task<V1.Run> GetRun(V1.GetRunRequest request, ServerCallContext context)
+    {
+        Guid id = GrpcErrors.ParseId(request.Id, "id");
+        return GrpcMapping.ToMessage((await RunsApi.GetAsync(id, db, context.CancellationToken)).Value!);
+    }
+
+    public override async Task<V1.ListRunsResponse> ListRuns(V1.ListRunsRequest request, ServerCallContext context)
+    {
+        Guid? jobId = GrpcErrors.ParseOptionalId(request.JobId, "jobId");
+        Page<RunResponse> page = (await RunsApi.ListAsync(db, context.CancellationToken,
+            jobId, GrpcMapping.FromMessage(request.Status), request.Offset, GrpcMapping.Limit(request.Limit))).Value!;
+        var response = new V1.ListRunsResponse { Total = page.Total, Offset = page.Offset, Limit = page.Limit };
+        response.Items.AddRange(page.Items.Select(GrpcMapping.ToMessage));
+        return response;
+    }
+
+    public override async Task<V1.Curve> GetCurve(V1.GetCurveRequest request, ServerCallContext context)
+    {
+        Guid id = GrpcErrors.ParseId(request.RunId, "runId");
+        return GrpcMapping.ToMessage((await RunsApi.GetCurveAsync(id, db, context.CancellationToken)).Value!);
+    }
+}

@@ -1,0 +1,3 @@
+global using Grpc.Core;
+global using Grpc.Net.Client;
+global using TrainingService.Sdk.V1;
