@@ -29,6 +29,7 @@ public static class DependencyInjection
         services.AddSingleton(_ => new TrainingEngine(new TrainingEngineOptions { Device = options.Device, Threads = options.Threads }));
         services.AddSingleton<DatasetLoader>();
         services.AddScoped<ITrainingJob, TrainingJob>();
+        services.AddScoped<VariantBuilder>();
         services.AddHostedService<TorchStartupLogger>();
         if (!Infrastructure.DependencyInjection.IsPostgres(storage))
         {

@@ -20,6 +20,12 @@ public sealed class WorkerOptions
     /// </summary>
     public bool? InProcess { get; set; }
 
+    /// <summary>Timed runs per variant latency measurement (after 10 warm-up runs), at least.</summary>
+    public int LatencyMinRuns { get; set; } = 50;
+
+    /// <summary>Measured time per variant latency measurement, at least.</summary>
+    public TimeSpan LatencyMinimumTotal { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How often a running training checks the database for a cancel request.</summary>
     public TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -43,6 +43,8 @@ public abstract class CrashResumeTests(StorageProvider provider) : IAsyncLifetim
             ["Storage:DataDirectory"] = _dataDirectory,
             ["Worker:InProcess"] = "true",
             ["Worker:Threads"] = "2",
+            ["Worker:LatencyMinRuns"] = "10",
+            ["Worker:LatencyMinimumTotal"] = "00:00:00.020",
             // A crashed worker's PostgreSQL queue entry becomes visible to other workers after this.
             ["JobQueue:InvisibilityTimeout"] = "00:00:05",
         };

@@ -46,14 +46,18 @@ public abstract class VerticalSliceTests<TApi>(TApi api) where TApi : ApiFactory
         Assert.Equal(parameters.Order().ToArray(), parameters);
         Assert.True(parameters[0] < parameters[^1]);
 
-        // Metadata landed in the database; checkpoints were cleaned up and the model stored once.
+        // Metadata landed in the database; checkpoints were cleaned up, the model stored once, one ONNX and one
+        // TorchSharp export per curve point.
         (int metrics, int curvePoints, string[] kinds) = await api.WithDbAsync(async db => (
             await db.EpochMetrics.CountAsync(m => m.RunId == runId),
             await db.CurvePoints.CountAsync(c => c.RunId == runId),
             await db.Artifacts.Where(a => a.RunId == runId).Select(a => a.Kind).ToArrayAsync()));
         Assert.Equal(3, metrics);
         Assert.Equal(points.Length, curvePoints);
-        Assert.Equal(["model"], kinds);
+        Assert.Equal(1, kinds.Count(k => k == "model"));
+        Assert.Equal(points.Length, kinds.Count(k => k == "variant-onnx"));
+        Assert.Equal(points.Length, kinds.Count(k => k == "variant-torchsharp"));
+        Assert.DoesNotContain("checkpoint", kinds);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Api.Datasets;
 using Api.Jobs;
+using Api.Variants;
 
 namespace Api.Runs;
 
@@ -23,7 +24,35 @@ public static class RunsApi
         group.MapGet("/{id:guid}/curve", GetCurveAsync).WithName("GetRunCurve")
             .WithSummary("Accuracy versus rank fraction (empty until the run has finished)")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id:guid}/curve.png", (Guid id, VariantCatalog catalog, CancellationToken ct) => PlotAsync(id, catalog, svg: false, ct))
+            .WithName("GetRunCurvePng").WithSummary("Plot: accuracy vs latency per device and accuracy vs parameters (PNG)")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{id:guid}/curve.svg", (Guid id, VariantCatalog catalog, CancellationToken ct) => PlotAsync(id, catalog, svg: true, ct))
+            .WithName("GetRunCurveSvg").WithSummary("Plot: accuracy vs latency per device and accuracy vs parameters (SVG)")
+            .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return group;
+    }
+
+    public static async Task<FileContentHttpResult> PlotAsync(Guid id, VariantCatalog catalog, bool svg, CancellationToken cancellationToken)
+    {
+        Run run = await catalog.FinishedRunAsync(id, cancellationToken);
+        var latency = new List<PlotSeries>();
+        foreach (DeviceProfile device in await catalog.MeasuredDevicesAsync(id, cancellationToken))
+        {
+            DeviceVariants priced = await catalog.PriceAsync(run, device, 1, cancellationToken);
+            latency.Add(new PlotSeries(device.Name, priced.Variants.Select(v => (v.Candidate.LatencyMs, v.Point.Accuracy, !v.Candidate.Measured)).ToList()));
+        }
+        var parameters = new List<PlotSeries>
+        {
+            new("ordered low-rank", run.Curve.Select(c => ((double)c.Parameters, c.Accuracy, false)).ToList()),
+        };
+        var svd = run.Curve.Where(c => c is { SvdAccuracy: not null, SvdParameters: not null }).ToList();
+        if (svd.Count > 0)
+        {
+            parameters.Add(new PlotSeries("dense + post-hoc SVD", svd.Select(c => ((double)c.SvdParameters!.Value, c.SvdAccuracy!.Value, false)).ToList()));
+        }
+        byte[] image = CurvePlot.Render($"run {run.Id.ToString()[..8]}", latency, parameters, svg);
+        return TypedResults.File(image, svg ? "image/svg+xml" : "image/png");
     }
 
     public static async Task<Ok<RunResponse>> GetAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)

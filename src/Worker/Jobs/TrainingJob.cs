@@ -21,6 +21,7 @@ public sealed class TrainingJob(
     IArtifactStore store,
     DatasetLoader loader,
     TrainingEngine engine,
+    VariantBuilder variants,
     IServiceScopeFactory scopes,
     TimeProvider clock,
     IOptions<WorkerOptions> workerOptions,
@@ -70,16 +71,17 @@ public sealed class TrainingJob(
             Dataset dataset = db.Datasets.AsNoTracking().SingleOrDefault(d => d.Id == job.DatasetId)
                 ?? throw new DomainValidationException("datasetId", $"dataset '{job.DatasetId}' no longer exists.");
             (LabeledData train, LabeledData test) = loader.Load(dataset);
-            Artifact? checkpoint = LatestCheckpoint(run.Id);
-            logger.LogInformation("Job {JobId} attempt {Attempt}: training run {RunId} on {Device}{Resume}.",
-                job.Id, job.Attempts, run.Id, engine.DeviceName, checkpoint is null ? "" : $", resuming after epoch {checkpoint.Epoch}");
-
-            TrainingOutcome outcome;
-            using (Stream? resume = checkpoint is null ? null : store.OpenRead(checkpoint.Path))
+            if (!db.Artifacts.Any(a => a.RunId == run.Id && a.Kind == ArtifactKinds.Model))
             {
-                outcome = engine.Run(new TrainingRequest(spec, train, test), new Recorder(this, job, run), resume, cancel.Token);
+                Train(job, run, spec, train, test, cancel.Token);
             }
-            StoreOutcome(job, run, outcome);
+            else
+            {
+                logger.LogInformation("Job {JobId}: run {RunId} is already trained; building its variants.", job.Id, run.Id);
+            }
+            variants.Build(job, run, test, cancel.Token);
+            Finish(job, run, JobStatus.Succeeded, RunStatus.Succeeded, null);
+            logger.LogInformation("Job {JobId} succeeded.", job.Id);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
@@ -118,6 +120,19 @@ public sealed class TrainingJob(
     }
 
     private DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    private void Train(Job job, Run run, JobSpec spec, LabeledData train, LabeledData test, CancellationToken cancellationToken)
+    {
+        Artifact? checkpoint = LatestCheckpoint(run.Id);
+        logger.LogInformation("Job {JobId} attempt {Attempt}: training run {RunId} on {Device}{Resume}.",
+            job.Id, job.Attempts, run.Id, engine.DeviceName, checkpoint is null ? "" : $", resuming after epoch {checkpoint.Epoch}");
+        TrainingOutcome outcome;
+        using (Stream? resume = checkpoint is null ? null : store.OpenRead(checkpoint.Path))
+        {
+            outcome = engine.Run(new TrainingRequest(spec, train, test), new Recorder(this, job, run), resume, cancellationToken);
+        }
+        StoreOutcome(job, run, outcome);
+    }
 
     private Artifact? LatestCheckpoint(Guid runId) =>
         db.Artifacts.Where(a => a.RunId == runId && a.Kind == ArtifactKinds.Checkpoint)
@@ -237,13 +252,12 @@ public sealed class TrainingJob(
             db.Artifacts.RemoveRange(checkpoints);
             run.TestAccuracy = outcome.TestAccuracy;
             job.Epoch = job.Epochs;
-            SetFinished(job, run, JobStatus.Succeeded, RunStatus.Succeeded, null);
             db.SaveChanges();
             tx.Commit();
         }
         // The whole folder: it may also hold a file whose row a crash never committed.
         store.DeleteDirectory($"runs/{run.Id:N}/checkpoints");
-        logger.LogInformation("Job {JobId} succeeded: test accuracy {Accuracy:P2}, {Points} curve points.",
+        logger.LogInformation("Job {JobId} trained: test accuracy {Accuracy:P2}, {Points} curve points.",
             job.Id, outcome.TestAccuracy, outcome.Curve.Count);
     }
 

@@ -17,8 +17,8 @@ public sealed record LatencyResult(int Batch, double MedianMs, double P90Ms, int
 /// </summary>
 public static class LatencyMeter
 {
-    /// <summary>Timed runs continue until at least this much time has been measured (and the minimum run count reached).</summary>
-    public static readonly TimeSpan MinimumTotal = TimeSpan.FromMilliseconds(500);
+    /// <summary>By default, timed runs continue until at least this much time has been measured (and the minimum run count reached).</summary>
+    public static readonly TimeSpan DefaultMinimumTotal = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// ONNX Runtime on this host's CPU with <paramref name="threads"/> intra-op threads (one inter-op thread,
@@ -26,7 +26,8 @@ public static class LatencyMeter
     /// <paramref name="sampleShape"/> may be any shape with the model's per-sample size (e.g. 28×28 for a 784-input MLP).
     /// </summary>
     /// <exception cref="ArgumentException">The sample size does not match the model's input.</exception>
-    public static LatencyResult MeasureOnnxCpu(byte[] onnx, IReadOnlyList<int> sampleShape, int batch, int threads, int warmup = 10, int minRuns = 50)
+    public static LatencyResult MeasureOnnxCpu(
+        byte[] onnx, IReadOnlyList<int> sampleShape, int batch, int threads, int warmup = 10, int minRuns = 50, TimeSpan? minimumTotal = null)
     {
         ArgumentNullException.ThrowIfNull(onnx);
         ArgumentNullException.ThrowIfNull(sampleShape);
@@ -57,7 +58,7 @@ public static class LatencyMeter
         OrtValue[] inputs = [input];
         IReadOnlyCollection<string> outputNames = session.OutputNames;
 
-        List<double> times = Time(warmup, minRuns, () =>
+        List<double> times = Time(warmup, minRuns, minimumTotal ?? DefaultMinimumTotal, () =>
         {
             using IDisposableReadOnlyCollection<OrtValue> outputs = session.Run(runOptions, inputNames, inputs, outputNames);
         });
@@ -68,7 +69,8 @@ public static class LatencyMeter
     /// TorchSharp on CUDA when <c>torch.cuda.is_available()</c>: the <see cref="ModelFile"/> network in eval mode without
     /// gradients, each timed run ending with <c>torch.cuda.synchronize()</c>; null when no CUDA device is usable.
     /// </summary>
-    public static LatencyResult? MeasureTorchCuda(byte[] torchSharpModel, IReadOnlyList<int> sampleShape, int batch, int warmup = 10, int minRuns = 50)
+    public static LatencyResult? MeasureTorchCuda(
+        byte[] torchSharpModel, IReadOnlyList<int> sampleShape, int batch, int warmup = 10, int minRuns = 50, TimeSpan? minimumTotal = null)
     {
         ArgumentNullException.ThrowIfNull(torchSharpModel);
         ArgumentNullException.ThrowIfNull(sampleShape);
@@ -90,7 +92,7 @@ public static class LatencyMeter
         }
         network.to(CUDA).eval();
         using Tensor input = tensor(Inputs(batch * sampleSize), [batch, sampleSize], device: CUDA);
-        List<double> times = Time(warmup, minRuns, () =>
+        List<double> times = Time(warmup, minRuns, minimumTotal ?? DefaultMinimumTotal, () =>
         {
             using var scope = NewDisposeScope();
             network.call(input);
@@ -108,7 +110,7 @@ public static class LatencyMeter
         return sorted[lower] + (position - lower) * (sorted[upper] - sorted[lower]);
     }
 
-    private static List<double> Time(int warmup, int minRuns, Action run)
+    private static List<double> Time(int warmup, int minRuns, TimeSpan minimumTotal, Action run)
     {
         for (int i = 0; i < warmup; i++)
         {
@@ -116,7 +118,7 @@ public static class LatencyMeter
         }
         var times = new List<double>(minRuns);
         double total = 0;
-        double minimum = MinimumTotal.TotalMilliseconds;
+        double minimum = minimumTotal.TotalMilliseconds;
         while (times.Count < minRuns || total < minimum)
         {
             long start = Stopwatch.GetTimestamp();

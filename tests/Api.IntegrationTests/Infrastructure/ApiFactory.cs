@@ -41,6 +41,9 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Storage:DataDirectory", DataDirectory);
         builder.UseSetting("Worker:InProcess", "true");
         builder.UseSetting("Worker:Threads", "2");
+        // Latency numbers are not asserted in tests; keep their measurement short.
+        builder.UseSetting("Worker:LatencyMinRuns", "10");
+        builder.UseSetting("Worker:LatencyMinimumTotal", "00:00:00.020");
         builder.UseSetting("JobQueue:Schema", "hangfire");
         if (_postgres is not null)
         {

@@ -1,0 +1,180 @@
+using Domain.Variants;
+using Infrastructure.Artifacts;
+using Infrastructure.Data;
+using Microsoft.Extensions.Options;
+using Training.Engine;
+using Training.Export;
+using Worker.Variants;
+
+namespace Worker.Jobs;
+
+/// <summary>
+/// Turns a trained run into deployable variants: for every curve point, exports the truncated network as ONNX
+/// and TorchSharp weights (once; existing exports are reused), checks ONNX Runtime against TorchSharp on held-out
+/// inputs (a mismatch fails the job), and measures latency on this host's built-in device profiles.
+/// </summary>
+public sealed class VariantBuilder(
+    AppDbContext db, IArtifactStore store, TimeProvider clock, IOptions<WorkerOptions> options, ILogger<VariantBuilder> logger)
+{
+    /// <summary>Batch sizes timed for every variant: single requests and a throughput batch.</summary>
+    public static readonly int[] Batches = [1, 32];
+
+    private const int VerificationSamples = 64;
+
+    public void Build(Job job, Run run, LabeledData test, CancellationToken cancellationToken)
+    {
+        Artifact model = db.Artifacts.AsNoTracking().Single(a => a.RunId == run.Id && a.Kind == ArtifactKinds.Model);
+        List<CurvePoint> points = db.CurvePoints.AsNoTracking().Where(c => c.RunId == run.Id).ToList().OrderBy(c => c.RankFraction).ToList();
+        int threads = options.Value.Threads > 0 ? options.Value.Threads : Environment.ProcessorCount;
+        HostDescription host = HostProfile.Describe(threads);
+        DeviceProfile cpu = EnsureProfile(Limit(host.ProfileName), host, gpu: false);
+        DeviceProfile? gpu = host.GpuProfileName is null ? null : EnsureProfile(Limit(host.GpuProfileName), host, gpu: true);
+        int count = Math.Min(VerificationSamples, test.Count);
+        float[] inputs = test.Features.AsSpan(0, count * test.FeatureSize).ToArray();
+
+        foreach (CurvePoint point in points)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            (byte[] onnx, byte[] torchSharp) = ExportOnce(job, run, model, point, inputs, count);
+            foreach (int batch in Batches)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                LatencyResult cpuLatency = LatencyMeter.MeasureOnnxCpu(
+                    onnx, test.SampleShape, batch, threads, minRuns: options.Value.LatencyMinRuns, minimumTotal: options.Value.LatencyMinimumTotal);
+                Upsert(run, point, cpu, cpuLatency);
+                if (gpu is not null && LatencyMeter.MeasureTorchCuda(
+                        torchSharp, test.SampleShape, batch, minRuns: options.Value.LatencyMinRuns, minimumTotal: options.Value.LatencyMinimumTotal) is { } gpuLatency)
+                {
+                    Upsert(run, point, gpu, gpuLatency);
+                }
+            }
+            db.SaveChanges();
+        }
+        logger.LogInformation("Job {JobId}: {Count} variants exported, verified against ONNX Runtime and timed on {Device}{Gpu}.",
+            job.Id, points.Count, cpu.Name, gpu is null ? "" : $" and {gpu.Name}");
+    }
+
+    private (byte[] Onnx, byte[] TorchSharp) ExportOnce(Job job, Run run, Artifact model, CurvePoint point, float[] inputs, int count)
+    {
+        List<Artifact> existing = db.Artifacts.AsNoTracking()
+            .Where(a => a.RunId == run.Id && (a.Kind == ArtifactKinds.VariantOnnx || a.Kind == ArtifactKinds.VariantTorchSharp))
+            .ToList()
+            .Where(a => a.RankFraction is double f && Math.Abs(f - point.RankFraction) < 1e-9)
+            .ToList();
+        Artifact? onnxFile = existing.FirstOrDefault(a => a.Kind == ArtifactKinds.VariantOnnx);
+        Artifact? torchFile = existing.FirstOrDefault(a => a.Kind == ArtifactKinds.VariantTorchSharp);
+        if (onnxFile is not null && torchFile is not null && store.Exists(onnxFile.Path) && store.Exists(torchFile.Path))
+        {
+            return (ReadAll(onnxFile.Path), ReadAll(torchFile.Path));
+        }
+
+        VariantExport export;
+        using (Stream stream = store.OpenRead(model.Path))
+        {
+            // The sweep's ranks: after shrinking, ranks derived from the saved model could differ.
+            export = VariantExporter.Export(stream, point.RankFraction, point.Ranks);
+        }
+        if (export.Parameters != point.Parameters)
+        {
+            throw new InvalidOperationException(
+                $"Export of rank fraction {point.RankFraction} has {export.Parameters} parameters; the curve says {point.Parameters}.");
+        }
+        double difference = OnnxVerifier.Verify(export, inputs, count);
+        string folder = $"runs/{run.Id:N}/variants/{point.RankFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
+        StoredFile onnx = Store(export.Onnx, $"{folder}/model.onnx");
+        StoredFile torch = Store(export.TorchSharp, $"{folder}/model.bin");
+        db.Artifacts.RemoveRange(db.Artifacts.Where(a => existing.Select(e => e.Id).Contains(a.Id)));
+        db.Artifacts.Add(NewArtifact(job, run, point, ArtifactKinds.VariantOnnx, onnx));
+        db.Artifacts.Add(NewArtifact(job, run, point, ArtifactKinds.VariantTorchSharp, torch));
+        db.SaveChanges();
+        logger.LogInformation("Job {JobId}: variant {Fraction} ({Forms}) exported, {Parameters} parameters, ONNX Runtime max |Δ| {Difference:E2}.",
+            job.Id, point.RankFraction, string.Join("/", export.LayerForms), export.Parameters, difference);
+        return (export.Onnx, export.TorchSharp);
+    }
+
+    private StoredFile Store(byte[] bytes, string path)
+    {
+        using StagedFile staged = store.Stage();
+        staged.Stream.Write(bytes);
+        return staged.Commit(path);
+    }
+
+    private byte[] ReadAll(string path)
+    {
+        using Stream stream = store.OpenRead(path);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    private Artifact NewArtifact(Job job, Run run, CurvePoint point, string kind, StoredFile file) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        Kind = kind,
+        Path = file.Path,
+        SizeBytes = file.SizeBytes,
+        Sha256 = file.Sha256,
+        JobId = job.Id,
+        RunId = run.Id,
+        RankFraction = point.RankFraction,
+        CreatedAt = clock.GetUtcNow().UtcDateTime,
+    };
+
+    private void Upsert(Run run, CurvePoint point, DeviceProfile device, LatencyResult result)
+    {
+        VariantLatency? row = db.VariantLatencies
+            .Where(l => l.RunId == run.Id && l.DeviceProfileId == device.Id && l.Batch == result.Batch)
+            .AsEnumerable()
+            .FirstOrDefault(l => Math.Abs(l.RankFraction - point.RankFraction) < 1e-9);
+        if (row is null)
+        {
+            row = new VariantLatency
+            {
+                Id = Guid.CreateVersion7(), RunId = run.Id, DeviceProfileId = device.Id, RankFraction = point.RankFraction,
+                Batch = result.Batch, Runtime = result.Runtime,
+            };
+            db.VariantLatencies.Add(row);
+        }
+        row.MedianMs = result.MedianMs;
+        row.P90Ms = result.P90Ms;
+        row.Runs = result.Runs;
+        row.Runtime = result.Runtime;
+        row.Threads = result.Threads;
+        row.MeasuredAt = clock.GetUtcNow().UtcDateTime;
+    }
+
+    private static string Limit(string name) => name.Length <= DeviceProfile.MaxNameLength ? name : name[..DeviceProfile.MaxNameLength].TrimEnd('-');
+
+    /// <summary>The built-in profile of a host, created on first use (another worker may create it concurrently).</summary>
+    private DeviceProfile EnsureProfile(string name, HostDescription host, bool gpu)
+    {
+        DeviceProfile? profile = db.DeviceProfiles.SingleOrDefault(d => d.Name == name);
+        if (profile is not null)
+        {
+            return profile;
+        }
+        profile = new DeviceProfile
+        {
+            Id = Guid.CreateVersion7(),
+            Name = name,
+            Description = gpu ? $"Built-in: {host.GpuName}, TorchSharp on CUDA" : $"Built-in: {host.CpuModel}, ONNX Runtime on {host.Threads} threads",
+            CpuModel = host.CpuModel,
+            Cores = host.Cores,
+            Threads = host.Threads,
+            GpuName = gpu ? host.GpuName : null,
+            BuiltIn = true,
+            CreatedAt = clock.GetUtcNow().UtcDateTime,
+        };
+        db.DeviceProfiles.Add(profile);
+        try
+        {
+            db.SaveChanges();
+            return profile;
+        }
+        catch (DbUpdateException)
+        {
+            db.Entry(profile).State = EntityState.Detached;
+            return db.DeviceProfiles.Single(d => d.Name == name);
+        }
+    }
+}
