@@ -3,7 +3,26 @@ using System.Security.Cryptography;
 namespace Infrastructure.Artifacts;
 
 /// <summary>A file the store holds: its path relative to the root, size and lower-case hex sha256.</summary>
-public sealed record StoredFile(string Path, long SizeBytes, string Sha256);
+public sealed record StoredFile(string Path, long SizeBytes, string Sha256)
+{
+    /// <summary>The metadata row that records this file.</summary>
+    public Artifact ToArtifact(
+        string kind, DateTime createdAt, Guid? jobId = null, Guid? runId = null, Guid? datasetId = null, int? epoch = null, double? rankFraction = null) =>
+        new()
+        {
+            Id = Guid.CreateVersion7(),
+            Kind = kind,
+            Path = Path,
+            SizeBytes = SizeBytes,
+            Sha256 = Sha256,
+            JobId = jobId,
+            RunId = runId,
+            DatasetId = datasetId,
+            Epoch = epoch,
+            RankFraction = rankFraction,
+            CreatedAt = createdAt,
+        };
+}
 
 /// <summary>
 /// Content store for dataset files, checkpoints and exported models. Files are written to a staging

@@ -182,18 +182,7 @@ public sealed class TrainingJob(
                 Seconds = report.Seconds,
                 CreatedAt = Now,
             });
-            db.Artifacts.Add(new Artifact
-            {
-                Id = Guid.CreateVersion7(),
-                Kind = ArtifactKinds.Checkpoint,
-                Path = file.Path,
-                SizeBytes = file.SizeBytes,
-                Sha256 = file.Sha256,
-                JobId = job.Id,
-                RunId = run.Id,
-                Epoch = report.Epoch,
-                CreatedAt = Now,
-            });
+            db.Artifacts.Add(file.ToArtifact(ArtifactKinds.Checkpoint, Now, job.Id, run.Id, epoch: report.Epoch));
             db.Artifacts.RemoveRange(older.Where(a => a.Path != file.Path));
             job.Epoch = report.Epoch;
             job.Epochs = report.Epochs;
@@ -238,17 +227,7 @@ public sealed class TrainingJob(
                     SvdParameters = p.SvdParameters,
                 });
             }
-            db.Artifacts.Add(new Artifact
-            {
-                Id = Guid.CreateVersion7(),
-                Kind = ArtifactKinds.Model,
-                Path = model.Path,
-                SizeBytes = model.SizeBytes,
-                Sha256 = model.Sha256,
-                JobId = job.Id,
-                RunId = run.Id,
-                CreatedAt = Now,
-            });
+            db.Artifacts.Add(model.ToArtifact(ArtifactKinds.Model, Now, job.Id, run.Id));
             db.Artifacts.RemoveRange(checkpoints);
             run.TestAccuracy = outcome.TestAccuracy;
             job.Epoch = job.Epochs;

@@ -84,8 +84,9 @@ public sealed class VariantBuilder(
         StoredFile onnx = Store(export.Onnx, $"{folder}/model.onnx");
         StoredFile torch = Store(export.TorchSharp, $"{folder}/model.bin");
         db.Artifacts.RemoveRange(db.Artifacts.Where(a => existing.Select(e => e.Id).Contains(a.Id)));
-        db.Artifacts.Add(NewArtifact(job, run, point, ArtifactKinds.VariantOnnx, onnx));
-        db.Artifacts.Add(NewArtifact(job, run, point, ArtifactKinds.VariantTorchSharp, torch));
+        DateTime now = clock.GetUtcNow().UtcDateTime;
+        db.Artifacts.Add(onnx.ToArtifact(ArtifactKinds.VariantOnnx, now, job.Id, run.Id, rankFraction: point.RankFraction));
+        db.Artifacts.Add(torch.ToArtifact(ArtifactKinds.VariantTorchSharp, now, job.Id, run.Id, rankFraction: point.RankFraction));
         db.SaveChanges();
         logger.LogInformation("Job {JobId}: variant {Fraction} ({Forms}) exported, {Parameters} parameters, ONNX Runtime max |Δ| {Difference:E2}.",
             job.Id, point.RankFraction, string.Join("/", export.LayerForms), export.Parameters, difference);
@@ -106,19 +107,6 @@ public sealed class VariantBuilder(
         stream.CopyTo(buffer);
         return buffer.ToArray();
     }
-
-    private Artifact NewArtifact(Job job, Run run, CurvePoint point, string kind, StoredFile file) => new()
-    {
-        Id = Guid.CreateVersion7(),
-        Kind = kind,
-        Path = file.Path,
-        SizeBytes = file.SizeBytes,
-        Sha256 = file.Sha256,
-        JobId = job.Id,
-        RunId = run.Id,
-        RankFraction = point.RankFraction,
-        CreatedAt = clock.GetUtcNow().UtcDateTime,
-    };
 
     private void Upsert(Run run, CurvePoint point, DeviceProfile device, LatencyResult result)
     {
