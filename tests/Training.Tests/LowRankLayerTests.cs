@@ -111,4 +111,57 @@ public class LowRankLayerTests
         Assert.Equal(net.ParameterCount(), shrunk.parameters().Sum(p => p.numel()));
         Assert.True(shrunk.ParameterCount() < net.parameters().Sum(p => p.numel()));
     }
+
+    [Fact]
+    public void ToFactorized_DenseCnn_ReproducesOutputsAtFullRank()
+    {
+        // Arrange
+        using var scope = NewDisposeScope();
+        torch.manual_seed(15);
+        var model = new ModelSpec { Kind = ModelKinds.Cnn, Hidden = [32], LowRank = false };
+        using var dense = ClassifierNetwork.Create(model, [28, 28], 10);
+        Tensor x = rand(16, 784);
+
+        // Act
+        using var factorised = dense.ToFactorized();
+
+        // Assert
+        Assert.Equal([20, 50, 32], factorised.Factorized.Select(l => l.FullRank));
+        Tensor expected = dense.call(x);
+        Tensor actual = factorised.call(x);
+        Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-5), $"max diff {(actual - expected).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void DenseConv2d_AfterFloat64Svd_HasNoNaN()
+    {
+        // libtorch's CPU conv2d returned NaNs for this shape after a float64 SVD on the CI host; the engine's
+        // im2col convolutions must not.
+        using var scope = NewDisposeScope();
+        torch.manual_seed(1);
+        using var conv = DenseConv2d.Create(20, 50, 5);
+        using var factorised = LowRankConv2d.FromDense(conv.Weight, conv.Bias, 0);
+        var (p, s, q) = linalg.svd(randn(50, 500, dtype: float64), fullMatrices: false);
+
+        for (int i = 0; i < 4; i++)
+        {
+            Tensor x = rand(4, 20, 12, 12);
+            Tensor dense = conv.call(x);
+            Assert.Equal(0, dense.isnan().sum().item<long>());
+            Assert.True(factorised.call(x).allclose(dense, rtol: 1e-4, atol: 1e-5));
+        }
+    }
+
+    [Fact]
+    public void DenseConv2d_MatchesTorchConv2dWithTheSameWeights()
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(2);
+        using var conv = DenseConv2d.Create(3, 5, 3);
+        Tensor x = rand(2, 3, 7, 7);
+
+        Tensor expected = nn.functional.conv2d(x, conv.Weight, conv.Bias);
+
+        Assert.True(conv.call(x).allclose(expected, rtol: 1e-4, atol: 1e-5));
+    }
 }

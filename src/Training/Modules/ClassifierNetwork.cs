@@ -58,7 +58,7 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
             modules.Add((layer.Convolution, model.LowRank) switch
             {
                 (true, true) => LowRankConv2d.Create(layer.In, layer.Out, layer.KernelSize, maxRank: model.MaxRank),
-                (true, false) => nn.Conv2d(layer.In, layer.Out, layer.KernelSize),
+                (true, false) => DenseConv2d.Create(layer.In, layer.Out, layer.KernelSize),
                 (false, true) => LowRankLinear.Create(layer.In, layer.Out, model.MaxRank),
                 _ => nn.Linear(layer.In, layer.Out),
             });
@@ -78,7 +78,7 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
             modules.Add((layer.Convolution, ranks is not null) switch
             {
                 (true, true) => LowRankConv2d.Create(layer.In, layer.Out, layer.KernelSize, maxRank: ranks![i]),
-                (true, false) => nn.Conv2d(layer.In, layer.Out, layer.KernelSize),
+                (true, false) => DenseConv2d.Create(layer.In, layer.Out, layer.KernelSize),
                 (false, true) => LowRankLinear.Create(layer.In, layer.Out, ranks![i]),
                 _ => nn.Linear(layer.In, layer.Out),
             });
@@ -101,6 +101,7 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
             modules.Add(module switch
             {
                 Linear linear => LowRankLinear.FromDense(linear.weight!, linear.bias),
+                DenseConv2d conv => LowRankConv2d.FromDense(conv.Weight, conv.Bias, 0),
                 Conv2d conv => LowRankConv2d.FromDense(conv.weight!, conv.bias, 0),
                 _ => throw new InvalidOperationException("ToFactorized needs a dense network."),
             });
@@ -297,6 +298,8 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
         {
             case Linear linear:
                 return CloneLinear(linear);
+            case DenseConv2d dense:
+                return dense.Clone();
             case Conv2d conv:
                 var copy = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size[0], device: conv.weight!.device);
                 using (no_grad())

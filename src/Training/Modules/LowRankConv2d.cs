@@ -84,11 +84,13 @@ public sealed class LowRankConv2d : Module<Tensor, Tensor>, IFactorizedLayer
     public override Tensor forward(Tensor input)
     {
         int rank = this.EffectiveRank();
-        // The 1×1 convolution runs as a matrix product over channels: libtorch 2.x CPU gave sporadic NaN input
-        // gradients for a 1×1 conv2d after a k×k one on small feature maps, and the product is the same map.
-        Tensor hidden = nn.functional.conv2d(input, v.narrow(0, 0, rank), padding: [Padding, Padding]);
-        Tensor mixed = nn.functional.linear(hidden.permute(0, 2, 3, 1), u.narrow(1, 0, rank).flatten(1), bias);
-        return mixed.permute(0, 3, 1, 2);
+        using var scope = NewDisposeScope();
+        // V as a k×k convolution to r channels, then U as a 1×1 convolution, both as matrix products over
+        // im2col columns (see Im2Col for why libtorch's conv2d is avoided).
+        var (columns, height, width) = Im2Col.Unfold(input, KernelSize, Padding);
+        Tensor hidden = v.narrow(0, 0, rank).flatten(1).matmul(columns);
+        Tensor output = u.narrow(1, 0, rank).flatten(1).matmul(hidden) + bias.view(1, -1, 1);
+        return Im2Col.Fold(output, height, width).MoveToOuterDisposeScope();
     }
 
     public long ParameterCount(int rank) => (long)rank * InChannels * KernelSize * KernelSize + (long)OutChannels * rank + OutChannels;
