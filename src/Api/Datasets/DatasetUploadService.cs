@@ -148,16 +148,7 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
                 StoredFile stored = files[field].Commit($"{dataset.ArtifactPath}/{fileName}");
                 contentHash.AppendData(Convert.FromHexString(stored.Sha256));
                 dataset.SizeBytes += stored.SizeBytes;
-                db.Artifacts.Add(new Artifact
-                {
-                    Id = Guid.CreateVersion7(),
-                    Kind = ArtifactKinds.DatasetFile,
-                    Path = stored.Path,
-                    SizeBytes = stored.SizeBytes,
-                    Sha256 = stored.Sha256,
-                    DatasetId = dataset.Id,
-                    CreatedAt = dataset.CreatedAt,
-                });
+                db.Artifacts.Add(stored.ToArtifact(ArtifactKinds.DatasetFile, dataset.CreatedAt, datasetId: dataset.Id));
             }
             dataset.ContentHash = Convert.ToHexStringLower(contentHash.GetHashAndReset());
             db.Datasets.Add(dataset);
