@@ -198,8 +198,10 @@ internal sealed class TrainingSession : IDisposable
         double lr = LearningRateSchedule.At(_spec.Training, epochInStage, stage.Epochs);
 
         bool denseStage = stage.Kind == StageKind.DenseBaseline;
-        ClassifierNetwork[] nets = denseStage ? [_dense!] : stage.Kind == StageKind.CoTeaching ? _nets : stage.Kind == StageKind.Nested ? _nets : [_nets[0]];
-        optim.Optimizer[] optimizers = denseStage ? [_denseOptimizer!] : nets.Length == _nets.Length ? _optimizers : [_optimizers[0]];
+        // The nested stage trains every network (both co-teaching peers when stage 2 follows); plain training has one.
+        bool allNets = stage.Kind is StageKind.CoTeaching or StageKind.Nested;
+        ClassifierNetwork[] nets = denseStage ? [_dense!] : allNets ? _nets : [_nets[0]];
+        optim.Optimizer[] optimizers = denseStage ? [_denseOptimizer!] : allNets ? _optimizers : [_optimizers[0]];
         foreach (optim.Optimizer optimizer in optimizers)
         {
             foreach (var group in optimizer.ParamGroups)
