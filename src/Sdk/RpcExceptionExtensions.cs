@@ -14,4 +14,23 @@ public static class RpcExceptionExtensions
         ArgumentNullException.ThrowIfNull(exception);
         return exception.GetRpcStatus()?.GetDetail<BadRequest>()?.FieldViolations.ToList() ?? [];
     }
+
+    /// <summary>
+    /// The fastest variant's latency (milliseconds) carried by SelectVariant's <see cref="StatusCode.OutOfRange"/>
+    /// ("no variant fits the latency budget", a <c>google.rpc.ErrorInfo</c> with metadata <c>fastest_latency_ms</c>);
+    /// null for any other error.
+    /// </summary>
+    public static double? FastestLatencyMs(this RpcException exception) => ErrorMetadata(exception, "fastest_latency_ms");
+
+    /// <summary>The fastest variant's rank fraction carried by the same error as <see cref="FastestLatencyMs"/>; null otherwise.</summary>
+    public static double? FastestRankFraction(this RpcException exception) => ErrorMetadata(exception, "fastest_rank_fraction");
+
+    private static double? ErrorMetadata(RpcException exception, string key)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ErrorInfo? info = exception.GetRpcStatus()?.GetDetail<ErrorInfo>();
+        return info is not null && info.Metadata.TryGetValue(key, out string? value)
+            && double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double parsed)
+            ? parsed : null;
+    }
 }

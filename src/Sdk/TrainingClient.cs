@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using JobSpec = Domain.Jobs.JobSpec;
 using Google.Protobuf;
@@ -10,13 +11,16 @@ namespace TrainingService.Sdk;
 /// Typed async client of the training service over gRPC (<c>training.v1</c>). Thread-safe; create one per
 /// service address and reuse it. Failures surface as <see cref="RpcException"/>: <see cref="StatusCode.InvalidArgument"/>
 /// with the offending fields (<see cref="RpcExceptionExtensions.FieldViolations"/>), <see cref="StatusCode.NotFound"/>,
-/// <see cref="StatusCode.AlreadyExists"/> or <see cref="StatusCode.FailedPrecondition"/>, as the REST API's 400, 404 and 409.
+/// <see cref="StatusCode.AlreadyExists"/> or <see cref="StatusCode.FailedPrecondition"/>, as the REST API's 400, 404 and 409;
+/// <see cref="StatusCode.OutOfRange"/> when no variant fits a latency budget (REST's 422, see
+/// <see cref="RpcExceptionExtensions.FastestLatencyMs"/>).
 /// </summary>
 /// <remarks>
 /// Transient failures (<see cref="StatusCode.Unavailable"/>) are retried for calls that are safe to repeat:
-/// reads, lists and <see cref="SubmitJobAsync(JobSpec, string?, CancellationToken)"/>, which always sends an
-/// idempotency key. <see cref="WatchJobAsync"/> reconnects and resumes after the last epoch it yielded.
-/// Uploads and cancellation are not retried.
+/// reads, lists, variant selection and downloads, <see cref="PostLatenciesAsync"/> (an upsert) and
+/// <see cref="SubmitJobAsync(JobSpec, string?, CancellationToken)"/>, which always sends an idempotency key.
+/// <see cref="WatchJobAsync"/> reconnects and resumes after the last epoch it yielded.
+/// Uploads, cancellation and <see cref="CreateDeviceAsync"/> are not retried.
 /// </remarks>
 public sealed class TrainingClient : IDisposable
 {
@@ -30,6 +34,8 @@ public sealed class TrainingClient : IDisposable
     private readonly DatasetService.DatasetServiceClient _datasets;
     private readonly JobService.JobServiceClient _jobs;
     private readonly RunService.RunServiceClient _runs;
+    private readonly VariantService.VariantServiceClient _variants;
+    private readonly DeviceService.DeviceServiceClient _devices;
 
     /// <summary>Wraps an existing channel (its retry configuration applies); the caller keeps ownership of it.</summary>
     public TrainingClient(ChannelBase channel, TrainingClientOptions? options = null)
@@ -44,6 +50,8 @@ public sealed class TrainingClient : IDisposable
         _datasets = new DatasetService.DatasetServiceClient(invoker);
         _jobs = new JobService.JobServiceClient(invoker);
         _runs = new RunService.RunServiceClient(invoker);
+        _variants = new VariantService.VariantServiceClient(invoker);
+        _devices = new DeviceService.DeviceServiceClient(invoker);
     }
 
     /// <summary>
@@ -67,7 +75,11 @@ public sealed class TrainingClient : IDisposable
     /// <inheritdoc cref="Create(Uri, TrainingClientOptions?)"/>
     public static TrainingClient Create(string address, TrainingClientOptions? options = null) => Create(new Uri(address), options);
 
-    /// <summary>Retry policy for the methods that are safe to repeat (never streams, uploads or cancellation).</summary>
+    /// <summary>
+    /// Retry policy for the methods that are safe to repeat (never uploads, cancellation or device creation).
+    /// FetchVariant is retried only until its first message arrives (grpc-dotnet commits a call then), so no
+    /// byte is written twice.
+    /// </summary>
     private static MethodConfig RetryConfig(TrainingClientOptions options)
     {
         var config = new MethodConfig
@@ -86,6 +98,8 @@ public sealed class TrainingClient : IDisposable
             ("DatasetService", "GetDataset"), ("DatasetService", "ListDatasets"),
             ("JobService", "SubmitJob"), ("JobService", "GetJob"), ("JobService", "ListJobs"),
             ("RunService", "GetRun"), ("RunService", "ListRuns"), ("RunService", "GetCurve"),
+            ("VariantService", "ListVariants"), ("VariantService", "SelectVariant"), ("VariantService", "FetchVariant"),
+            ("DeviceService", "ListDevices"), ("DeviceService", "GetDevice"), ("DeviceService", "PostLatencies"),
         })
         {
             config.Names.Add(new MethodName { Service = $"training.v1.{service}", Method = method });
@@ -254,6 +268,193 @@ public sealed class TrainingClient : IDisposable
     /// <summary>Gets a run's accuracy-versus-rank curve (empty until the run has finished).</summary>
     public async Task<Curve> GetCurveAsync(Guid runId, CancellationToken cancellationToken = default) =>
         await _runs.GetCurveAsync(new GetCurveRequest { RunId = runId.ToString() }, cancellationToken: cancellationToken);
+
+    // ------------------------------------------------------------------------------------------ variants
+
+    /// <summary>
+    /// A finished run's variants per device: the accuracy-latency Pareto frontier (fastest first) and every
+    /// variant. Without <paramref name="device"/>, every device with measurements of the run.
+    /// </summary>
+    public async Task<ListVariantsResponse> ListVariantsAsync(
+        Guid runId, string? device = null, int batch = 1, CancellationToken cancellationToken = default) =>
+        await _variants.ListVariantsAsync(new ListVariantsRequest { RunId = runId.ToString(), Device = device ?? "", Batch = batch },
+            cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// The most accurate variant whose latency on <paramref name="device"/> fits <paramref name="latencyBudgetMs"/>
+    /// (ties: fewer parameters). When none fits, <see cref="RpcException"/> with <see cref="StatusCode.OutOfRange"/>;
+    /// <see cref="RpcExceptionExtensions.FastestLatencyMs"/> reads the fastest variant's latency from it.
+    /// </summary>
+    public async Task<VariantSelection> SelectVariantAsync(
+        Guid runId, string device, double latencyBudgetMs, int batch = 1, CancellationToken cancellationToken = default) =>
+        await _variants.SelectVariantAsync(new SelectVariantRequest
+        {
+            RunId = runId.ToString(),
+            Device = device,
+            LatencyBudgetMs = latencyBudgetMs,
+            Batch = batch,
+        }, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Downloads a variant into <paramref name="destination"/> (written from its current position) and checks
+    /// the bytes against the SHA-256 and size the service sends last.
+    /// </summary>
+    /// <returns>The file's checksum, size and suggested name.</returns>
+    /// <exception cref="InvalidDataException">The bytes received do not match the checksum or size (the destination then holds them anyway).</exception>
+    public async Task<VariantFileSummary> FetchVariantAsync(
+        Guid runId, double rankFraction, Stream destination, VariantFormat format = VariantFormat.Onnx, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long received = 0;
+        var request = new FetchVariantRequest { RunId = runId.ToString(), RankFraction = rankFraction, Format = format };
+        using AsyncServerStreamingCall<VariantChunk> call = _variants.FetchVariant(request, cancellationToken: cancellationToken);
+        await foreach (VariantChunk chunk in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            switch (chunk.ContentCase)
+            {
+                case VariantChunk.ContentOneofCase.Data:
+                    sha256.AppendData(chunk.Data.Span);
+                    await destination.WriteAsync(chunk.Data.Memory, cancellationToken);
+                    received += chunk.Data.Length;
+                    break;
+                case VariantChunk.ContentOneofCase.Summary:
+                    string actual = Convert.ToHexStringLower(sha256.GetHashAndReset());
+                    if (received != chunk.Summary.SizeBytes || !string.Equals(actual, chunk.Summary.Sha256, StringComparison.OrdinalIgnoreCase))
+                    {
+                        throw new InvalidDataException(
+                            $"The variant at rank fraction {rankFraction} of run {runId} arrived corrupted: {received} bytes with SHA-256 {actual}, " +
+                            $"expected {chunk.Summary.SizeBytes} bytes with {chunk.Summary.Sha256}.");
+                    }
+                    return chunk.Summary;
+            }
+        }
+        throw new InvalidDataException($"The download of the variant at rank fraction {rankFraction} of run {runId} ended without its checksum.");
+    }
+
+    /// <summary>
+    /// Downloads a variant to the file <paramref name="path"/>, verified as <see cref="FetchVariantAsync(Guid, double, Stream, VariantFormat, CancellationToken)"/>
+    /// does. The file appears only once verified (written next to it first, then moved over it).
+    /// </summary>
+    public async Task<VariantFileSummary> FetchVariantAsync(
+        Guid runId, double rankFraction, string path, VariantFormat format = VariantFormat.Onnx, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string partial = path + ".part";
+        try
+        {
+            VariantFileSummary summary;
+            await using (FileStream file = File.Create(partial))
+            {
+                summary = await FetchVariantAsync(runId, rankFraction, file, format, cancellationToken);
+            }
+            File.Move(partial, path, overwrite: true);
+            return summary;
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------- devices
+
+    /// <summary>Lists device profiles by name: built-in hosts and users' own devices.</summary>
+    public async Task<IReadOnlyList<Device>> ListDevicesAsync(CancellationToken cancellationToken = default) =>
+        (await _devices.ListDevicesAsync(new ListDevicesRequest(), cancellationToken: cancellationToken)).Items;
+
+    /// <summary>Gets a device profile (<see cref="StatusCode.NotFound"/> when there is none of that name).</summary>
+    public async Task<Device> GetDeviceAsync(string name, CancellationToken cancellationToken = default) =>
+        await _devices.GetDeviceAsync(new GetDeviceRequest { Name = name }, cancellationToken: cancellationToken);
+
+    /// <summary>Registers a device profile; a taken name is <see cref="StatusCode.AlreadyExists"/>. Not retried.</summary>
+    public async Task<Device> CreateDeviceAsync(CreateDeviceRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return await _devices.CreateDeviceAsync(request, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores latencies of a finished run's variants measured on a device, replacing earlier values for the same
+    /// (rank fraction, batch); safe to repeat.
+    /// </summary>
+    public async Task<PostLatenciesResponse> PostLatenciesAsync(
+        string device, Guid runId, IEnumerable<LatencyMeasurement> measurements, string? runtime = null, int? threads = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(measurements);
+        var request = new PostLatenciesRequest { Device = device, RunId = runId.ToString() };
+        request.Measurements.AddRange(measurements);
+        if (runtime is not null)
+        {
+            request.Runtime = runtime;
+        }
+        if (threads is int t)
+        {
+            request.Threads = t;
+        }
+        return await _devices.PostLatenciesAsync(request, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Profiles a finished run on the machine this client runs on, like Once-for-All's per-device latency
+    /// lookup tables but stored by the service: creates the device profile <paramref name="deviceName"/> if it is
+    /// missing (describing this machine's CPU), downloads every ONNX variant of the run (all curve points), times
+    /// each with ONNX Runtime (warm-up, then median and p90 at each of <see cref="ProfileOptions.Batches"/>) and
+    /// posts the table to the profile. Selection on that device then uses these measurements.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The run has not succeeded, so it has no variants.</exception>
+    public async Task<LatencyTable> ProfileAsync(Guid runId, string deviceName, ProfileOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new ProfileOptions();
+        if (options.Batches.Count == 0 || options.Batches.Any(b => b < 1) || options.Runs < 1 || options.WarmupRuns < 0 || options.IntraOpThreads < 0)
+        {
+            throw new ArgumentException("Batches must be positive and non-empty, Runs at least 1, WarmupRuns and IntraOpThreads non-negative.", nameof(options));
+        }
+        await EnsureDeviceAsync(deviceName, options, cancellationToken);
+        Curve curve = await GetCurveAsync(runId, cancellationToken);
+        if (curve.Status != RunStatus.Succeeded || curve.Points.Count == 0)
+        {
+            throw new InvalidOperationException($"Run {runId} is {curve.Status}; only a succeeded run has variants to profile.");
+        }
+        var timings = new List<VariantTiming>();
+        foreach (CurvePoint point in curve.Points.OrderBy(p => p.RankFraction))
+        {
+            using var model = new MemoryStream();
+            await FetchVariantAsync(runId, point.RankFraction, model, VariantFormat.Onnx, cancellationToken);
+            byte[] bytes = model.ToArray();
+            timings.AddRange(await Task.Run(() => OnnxTimer.Time(bytes, point.RankFraction, options, cancellationToken), cancellationToken));
+        }
+        await PostLatenciesAsync(deviceName, runId, timings.Select(t => new LatencyMeasurement
+        {
+            RankFraction = t.RankFraction,
+            Batch = t.Batch,
+            MedianMs = t.MedianMs,
+            P90Ms = t.P90Ms,
+            Runs = t.Runs,
+        }), options.Runtime, options.IntraOpThreads, cancellationToken);
+        return new LatencyTable(deviceName, runId, options.Runtime, options.IntraOpThreads, timings);
+    }
+
+    private async Task EnsureDeviceAsync(string deviceName, ProfileOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await GetDeviceAsync(deviceName, cancellationToken);
+            return;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+        }
+        try
+        {
+            await CreateDeviceAsync(OnnxTimer.DescribeMachine(deviceName, options.DeviceDescription), cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.AlreadyExists)
+        {
+            // Another profiler created it meanwhile: the same outcome.
+        }
+    }
 
     /// <summary>Disposes the channel when this client created it.</summary>
     public void Dispose() => _ownedChannel?.Dispose();

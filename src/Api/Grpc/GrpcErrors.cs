@@ -43,6 +43,42 @@ internal static class GrpcErrors
     [DoesNotReturn]
     public static void ThrowFailedPrecondition(string message) => throw new RpcException(new global::Grpc.Core.Status(StatusCode.FailedPrecondition, message));
 
+    /// <summary>Reason of the <c>google.rpc.ErrorInfo</c> on SelectVariant's OUT_OF_RANGE (training.proto).</summary>
+    public const string NoVariantFitsReason = "NO_VARIANT_FITS_BUDGET";
+
+    public const string ErrorDomain = "training.v1";
+
+    /// <summary>
+    /// REST's 422 "no variant fits the latency budget" as OUT_OF_RANGE with a <c>google.rpc.ErrorInfo</c> whose
+    /// metadata carries the problem's extensions in snake_case (fastest_latency_ms, fastest_rank_fraction, measured).
+    /// </summary>
+    [DoesNotReturn]
+    public static void ThrowNoVariantFits(ProblemDetails problem)
+    {
+        var info = new Google.Rpc.ErrorInfo { Reason = NoVariantFitsReason, Domain = ErrorDomain };
+        foreach ((string key, string name) in new[]
+        {
+            ("fastestLatencyMs", "fastest_latency_ms"), ("fastestRankFraction", "fastest_rank_fraction"), ("measured", "measured"),
+        })
+        {
+            if (problem.Extensions.TryGetValue(key, out object? value) && value is not null)
+            {
+                info.Metadata[name] = value switch
+                {
+                    bool b => b ? "true" : "false",
+                    IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+                    _ => value.ToString() ?? "",
+                };
+            }
+        }
+        throw new Google.Rpc.Status
+        {
+            Code = (int)Code.OutOfRange,
+            Message = $"{problem.Title} {problem.Detail}".Trim(),
+            Details = { Any.Pack(info) },
+        }.ToRpcException();
+    }
+
     [DoesNotReturn]
     public static void ThrowResourceExhausted(string message) => throw new RpcException(new global::Grpc.Core.Status(StatusCode.ResourceExhausted, message));
 

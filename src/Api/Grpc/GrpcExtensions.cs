@@ -48,6 +48,8 @@ internal static class GrpcExtensions
         app.MapGrpcService<DatasetService>();
         app.MapGrpcService<JobService>();
         app.MapGrpcService<RunService>();
+        app.MapGrpcService<VariantService>();
+        app.MapGrpcService<DeviceService>();
         app.MapGrpcReflectionService();
         return app;
     }

@@ -1,6 +1,8 @@
 using Api.Datasets;
+using Api.Devices;
 using Api.Jobs;
 using Api.Runs;
+using Api.Variants;
 using Google.Protobuf.WellKnownTypes;
 using V1 = TrainingService.Sdk.V1;
 
@@ -159,6 +161,86 @@ internal static class GrpcMapping
                 point.SvdParameters = svdParameters;
             }
             message.Points.Add(point);
+        }
+        return message;
+    }
+
+    public static V1.ListVariantsResponse ToMessage(VariantsResponse r)
+    {
+        var message = new V1.ListVariantsResponse { RunId = r.RunId.ToString() };
+        foreach (DeviceFrontierResponse d in r.Devices)
+        {
+            var device = new V1.DeviceFrontier { Device = d.Device, Batch = d.Batch };
+            device.Frontier.AddRange(d.Frontier.Select(ToMessage));
+            device.Variants.AddRange(d.Variants.Select(ToMessage));
+            message.Devices.Add(device);
+        }
+        return message;
+    }
+
+    public static V1.VariantSelection ToMessage(SelectionResponse s) => new()
+    {
+        RunId = s.RunId.ToString(),
+        Device = s.Device,
+        Batch = s.Batch,
+        LatencyBudgetMs = s.LatencyBudgetMs,
+        Variant = ToMessage(s.Variant),
+    };
+
+    public static V1.Variant ToMessage(VariantResponse v)
+    {
+        var latency = new V1.Latency
+        {
+            Device = v.Latency.Device,
+            Batch = v.Latency.Batch,
+            Ms = v.Latency.Ms,
+            Measured = v.Latency.Measured,
+            Source = v.Latency.Source,
+        };
+        if (v.Latency.P90Ms is { } p90)
+        {
+            latency.P90Ms = p90;
+        }
+        if (v.Latency.Runtime is { } runtime)
+        {
+            latency.Runtime = runtime;
+        }
+        var message = new V1.Variant
+        {
+            RankFraction = v.RankFraction,
+            Parameters = v.Parameters,
+            Flops = v.Flops,
+            Accuracy = v.Accuracy,
+            Latency = latency,
+            OnnxLink = v.Links.Onnx,
+            TorchsharpLink = v.Links.TorchSharp,
+        };
+        message.Ranks.AddRange(v.Ranks);
+        return message;
+    }
+
+    public static V1.Device ToMessage(DeviceResponse d)
+    {
+        var message = new V1.Device { Name = d.Name, BuiltIn = d.BuiltIn, Measurements = d.Measurements, CreatedAt = ToTimestamp(d.CreatedAt) };
+        if (d.Description is not null)
+        {
+            message.Description = d.Description;
+        }
+        if (d.CpuModel is not null)
+        {
+            message.CpuModel = d.CpuModel;
+        }
+        if (d.Cores is { } cores)
+        {
+            message.Cores = cores;
+        }
+        if (d.Threads is { } threads)
+        {
+            message.Threads = threads;
+        }
+        if (d.GpuName is not null)
+        {
+            message.GpuName = d.GpuName;
         }
         return message;
     }
