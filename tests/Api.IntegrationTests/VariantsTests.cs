@@ -63,6 +63,14 @@ public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
 
         using HttpResponseMessage torch = await client.GetAsync(chosen[^1].GetProperty("links").GetProperty("torchSharp").GetString());
         Assert.Equal(HttpStatusCode.OK, torch.StatusCode);
+
+        // The curve plots: a PNG (by its signature) and an SVG document.
+        using HttpResponseMessage png = await client.GetAsync($"/api/v1/runs/{runId}/curve.png");
+        Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], (await png.Content.ReadAsByteArrayAsync())[..4]);
+        using HttpResponseMessage svg = await client.GetAsync($"/api/v1/runs/{runId}/curve.svg");
+        Assert.Equal("image/svg+xml", svg.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<svg", await svg.Content.ReadAsStringAsync());
     }
 
     [Fact]
