@@ -106,6 +106,19 @@ public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
         JsonElement selected = await client.GetFromJsonAsync<JsonElement>(
             $"/api/v1/runs/{runId}/variants/select?device={name}&latencyBudgetMs={points[^1].GetProperty("flops").GetInt64() / 1e4}");
         Assert.Equal(points.Max(p => p.GetProperty("accuracy").GetDouble()), selected.GetProperty("variant").GetProperty("accuracy").GetDouble());
+
+        // New measurements replace the old ones at once, although selections are served from a cache.
+        double fullRankBefore = points[^1].GetProperty("flops").GetInt64() / 1e4;
+        using HttpResponseMessage slower = await client.PostAsJsonAsync($"/api/v1/devices/{name}/latencies", new
+        {
+            runId,
+            measurements = new[] { new { rankFraction = points[^1].GetProperty("rankFraction").GetDouble(), batch = 1, medianMs = fullRankBefore * 100 } },
+        });
+        Assert.Equal(HttpStatusCode.OK, slower.StatusCode);
+        JsonElement reselected = await client.GetFromJsonAsync<JsonElement>(
+            $"/api/v1/runs/{runId}/variants/select?device={name}&latencyBudgetMs={fullRankBefore}");
+        Assert.NotEqual(1.0, reselected.GetProperty("variant").GetProperty("rankFraction").GetDouble());
+        Assert.True(reselected.GetProperty("variant").GetProperty("latency").GetProperty("ms").GetDouble() <= fullRankBefore);
     }
 
     [Fact]

@@ -166,6 +166,7 @@ public static class DevicesApi
             row.MeasuredAt = now;
         }
         await db.SaveChangesAsync(cancellationToken);
+        catalog.ForgetPrices(device.Name);
         return TypedResults.Ok(new PostLatenciesResponse(device.Name, run.Id, request.Measurements.Count));
     }
 

@@ -60,6 +60,8 @@ internal static class ApiExtensions
         services.AddScoped<DatasetUploadService>();
         services.AddScoped<JobService>();
         services.AddScoped<VariantCatalog>();
+        services.AddMemoryCache();
+        services.AddSingleton<VariantPriceCache>();
         builder.AddGrpcApi();
         return builder;
     }

@@ -12,7 +12,7 @@ public sealed record PricedVariant(CurvePoint Point, VariantCandidate Candidate,
 /// Reads a finished run's variants and prices them on a device: measured latencies where the device has
 /// them, otherwise FLOPs × the device's calibration fitted on all of its measurements (any run, any batch).
 /// </summary>
-public sealed class VariantCatalog(AppDbContext db)
+public sealed class VariantCatalog(AppDbContext db, VariantPriceCache cache)
 {
     public const int MaxBatch = 4096;
 
@@ -31,6 +31,18 @@ public sealed class VariantCatalog(AppDbContext db)
     public async Task<DeviceProfile> DeviceAsync(string name, CancellationToken cancellationToken) =>
         await db.DeviceProfiles.AsNoTracking().SingleOrDefaultAsync(d => d.Name == name, cancellationToken)
         ?? throw new NotFoundException("Device", name);
+
+    /// <summary>A finished run's variants priced on a device, from <see cref="VariantPriceCache"/> when it has them.</summary>
+    public Task<DeviceVariants> PriceFinishedAsync(Guid runId, string device, int batch, CancellationToken cancellationToken) =>
+        cache.GetOrLoadAsync(runId, device, batch, async () =>
+        {
+            Run run = await FinishedRunAsync(runId, cancellationToken);
+            DeviceProfile profile = await DeviceAsync(device, cancellationToken);
+            return await PriceAsync(run, profile, batch, cancellationToken);
+        });
+
+    /// <summary>Call after a device's latencies changed: its cached prices are dropped.</summary>
+    public void ForgetPrices(string device) => cache.Invalidate(device);
 
     public async Task<DeviceVariants> PriceAsync(Run run, DeviceProfile device, int batch, CancellationToken cancellationToken)
     {

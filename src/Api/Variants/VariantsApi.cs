@@ -74,9 +74,8 @@ public static class VariantsApi
         rules.Range("batch", batch, 1, VariantCatalog.MaxBatch);
         rules.ThrowIfInvalid();
 
-        Run run = await catalog.FinishedRunAsync(id, cancellationToken);
-        DeviceProfile profile = await catalog.DeviceAsync(device!, cancellationToken);
-        DeviceVariants priced = await catalog.PriceAsync(run, profile, batch, cancellationToken);
+        DeviceVariants priced = await catalog.PriceFinishedAsync(id, device!, batch, cancellationToken);
+        DeviceProfile profile = priced.Device;
         VariantCandidate? chosen = VariantSelector.Select(priced.Variants.Select(v => v.Candidate), latencyBudgetMs!.Value);
         if (chosen is null)
         {
@@ -95,7 +94,7 @@ public static class VariantsApi
                 });
         }
         PricedVariant variant = priced.Variants.First(v => v.Candidate == chosen);
-        return TypedResults.Ok(new SelectionResponse(run.Id, profile.Name, batch, latencyBudgetMs.Value, ToResponse(run.Id, profile, batch, variant)));
+        return TypedResults.Ok(new SelectionResponse(id, profile.Name, batch, latencyBudgetMs.Value, ToResponse(id, profile, batch, variant)));
     }
 
     public static async Task<IResult> DownloadAsync(
