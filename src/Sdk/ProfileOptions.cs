@@ -12,7 +12,7 @@ public sealed class ProfileOptions
     /// <summary>Timed runs per variant and batch; the median and p90 are taken over these.</summary>
     public int Runs { get; set; } = 50;
 
-    /// <summary>ONNX Runtime intra-op threads (1 by default: the least noisy figure, and what a phone app usually gets).</summary>
+    /// <summary>ONNX Runtime intra-op threads (1 by default: the least noisy figure, and what a phone app usually gets; 0 lets ONNX Runtime choose).</summary>
     public int IntraOpThreads { get; set; } = 1;
 
     /// <summary>The runtime label stored with the latencies (at most 64 characters).</summary>
