@@ -140,6 +140,7 @@ public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
         await ExpectAsync(client.GetAsync($"/api/v1/runs/{runId}/variants/0.3/model"), HttpStatusCode.NotFound);
         await ExpectAsync(client.GetAsync($"/api/v1/runs/{runId}/variants/1/model?format=pt"), HttpStatusCode.BadRequest, "format");
         await ExpectAsync(client.PostAsJsonAsync("/api/v1/devices", new { name = "../etc" }), HttpStatusCode.BadRequest, "name");
+        await ExpectAsync(client.PostAsJsonAsync("/api/v1/devices", new { name = "long-cpu", cpuModel = new string('x', 201) }), HttpStatusCode.BadRequest, "cpuModel");
         await ExpectAsync(client.PostAsJsonAsync($"/api/v1/devices/{device}/latencies",
             new { runId, measurements = new[] { new { rankFraction = 0.3, batch = 1, medianMs = 1.0 } } }), HttpStatusCode.BadRequest, "measurements[0].rankFraction");
         await ExpectAsync(client.PostAsJsonAsync($"/api/v1/devices/{device}/latencies",

@@ -56,6 +56,14 @@ public static class DevicesApi
         {
             rules.Add("description", "must be at most 1000 characters.");
         }
+        if (request.CpuModel is { Length: > 200 })
+        {
+            rules.Add("cpuModel", "must be at most 200 characters.");
+        }
+        if (request.GpuName is { Length: > 200 })
+        {
+            rules.Add("gpuName", "must be at most 200 characters.");
+        }
         if (request.Cores is int cores)
         {
             rules.Range("cores", cores, 1, 4096);
