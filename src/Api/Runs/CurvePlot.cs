@@ -3,7 +3,7 @@ using SkiaSharp;
 
 namespace Api.Runs;
 
-/// <summary>A series of points for <see cref="CurvePlot"/>; hollow markers mark estimated values.</summary>
+/// <summary>A series of points for <see cref="CurvePlot"/>, joined in the order given (rank fraction); hollow markers mark estimated values.</summary>
 public sealed record PlotSeries(string Label, IReadOnlyList<(double X, double Y, bool Estimated)> Points);
 
 /// <summary>
@@ -47,7 +47,8 @@ public static class CurvePlot
         plot.YLabel("test accuracy");
         foreach (PlotSeries s in series.Where(s => s.Points.Count > 0))
         {
-            var ordered = s.Points.OrderBy(p => p.X).ToList();
+            // Joined by rank fraction, not by x: measured latencies of neighbouring ranks can cross.
+            var ordered = s.Points.ToList();
             var line = plot.Add.Scatter(ordered.Select(p => p.X).ToArray(), ordered.Select(p => p.Y).ToArray());
             line.LegendText = s.Label;
             var estimated = ordered.Where(p => p.Estimated).ToList();
