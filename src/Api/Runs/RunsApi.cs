@@ -42,11 +42,12 @@ public static class RunsApi
             DeviceVariants priced = await catalog.PriceAsync(run, device, 1, cancellationToken);
             latency.Add(new PlotSeries(device.Name, priced.Variants.Select(v => (v.Candidate.LatencyMs, v.Point.Accuracy, !v.Candidate.Measured)).ToList()));
         }
+        List<CurvePoint> curve = run.Curve.OrderBy(c => c.RankFraction).ToList();
         var parameters = new List<PlotSeries>
         {
-            new("ordered low-rank", run.Curve.Select(c => ((double)c.Parameters, c.Accuracy, false)).ToList()),
+            new("ordered low-rank", curve.Select(c => ((double)c.Parameters, c.Accuracy, false)).ToList()),
         };
-        var svd = run.Curve.Where(c => c is { SvdAccuracy: not null, SvdParameters: not null }).ToList();
+        var svd = curve.Where(c => c is { SvdAccuracy: not null, SvdParameters: not null }).ToList();
         if (svd.Count > 0)
         {
             parameters.Add(new PlotSeries("dense + post-hoc SVD", svd.Select(c => ((double)c.SvdParameters!.Value, c.SvdAccuracy!.Value, false)).ToList()));
