@@ -5,39 +5,9 @@ namespace Training.Tests;
 /// <summary>Synthetic data and job specs for fast CPU tests.</summary>
 internal static class Builders
 {
-    /// <summary>
-    /// Gaussian blobs: class c has a random centre in [0.2, 0.8]^d and samples spread by <paramref name="spread"/>,
-    /// clipped to [0, 1]. Separable when the spread is small against the distance between centres.
-    /// </summary>
-    public static (LabeledData Train, LabeledData Test) Blobs(int train = 600, int test = 300, int dims = 16, int classes = 4, double spread = 0.08, int seed = 7)
-    {
-        var random = new Random(seed);
-        var centres = new double[classes, dims];
-        for (int c = 0; c < classes; c++)
-        {
-            for (int d = 0; d < dims; d++)
-            {
-                centres[c, d] = 0.2 + 0.6 * random.NextDouble();
-            }
-        }
-        LabeledData Make(int n)
-        {
-            var features = new float[n * dims];
-            var labels = new int[n];
-            for (int i = 0; i < n; i++)
-            {
-                int c = random.Next(classes);
-                labels[i] = c;
-                for (int d = 0; d < dims; d++)
-                {
-                    double g = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-                    features[i * dims + d] = (float)Math.Clamp(centres[c, d] + spread * g, 0, 1);
-                }
-            }
-            return new LabeledData(features, labels, [dims], classes);
-        }
-        return (Make(train), Make(test));
-    }
+    /// <summary>Gaussian blobs (<see cref="TestSupport.SyntheticBlobs.Make"/>).</summary>
+    public static (LabeledData Train, LabeledData Test) Blobs(int train = 600, int test = 300, int dims = 16, int classes = 4, double spread = 0.08, int seed = 7) =>
+        TestSupport.SyntheticBlobs.Make(train, test, dims, classes, spread, seed);
 
     public static JobSpec Spec(int epochs = 4, int seed = 1, IReadOnlyList<int>? hidden = null) => new()
     {

@@ -5,11 +5,11 @@ public sealed class TrainedModels
 {
     public TrainedModels()
     {
-        var (train, test) = Blobs(train: 400, test: 200, dims: 16, classes: 4, spread: 0.08, seed: 7);
+        var (train, test) = TestSupport.SyntheticBlobs.Make(train: 400, test: 200, dims: 16, classes: 4, spread: 0.08, seed: 7);
         MlpTest = test;
         (Mlp, MlpCurve) = Train(Spec(new ModelSpec { Hidden = [32, 16] }, epochs: 3, batchSize: 32, learningRate: 3e-3), train, test);
 
-        var (imageTrain, imageTest) = Blobs(train: 300, test: 100, dims: 256, classes: 3, spread: 0.15, seed: 7);
+        var (imageTrain, imageTest) = TestSupport.SyntheticBlobs.Make(train: 300, test: 100, dims: 256, classes: 3, spread: 0.15, seed: 7);
         CnnTest = new LabeledData(imageTest.Features, imageTest.Labels, [1, 16, 16], 3);
         (Cnn, CnnCurve) = Train(
             Spec(new ModelSpec { Kind = ModelKinds.Cnn, Hidden = [16], Channels = [4, 6] }, epochs: 2, batchSize: 16, learningRate: 1e-2),
@@ -63,37 +63,6 @@ public sealed class TrainedModels
         using var file = new MemoryStream();
         outcome.WriteModel(file);
         return (file.ToArray(), outcome.Curve);
-    }
-
-    /// <summary>Gaussian blobs in [0, 1]^dims, as in Training.Tests' builders: class c around a random centre.</summary>
-    private static (LabeledData Train, LabeledData Test) Blobs(int train, int test, int dims, int classes, double spread, int seed)
-    {
-        var random = new Random(seed);
-        var centres = new double[classes, dims];
-        for (int c = 0; c < classes; c++)
-        {
-            for (int d = 0; d < dims; d++)
-            {
-                centres[c, d] = 0.2 + 0.6 * random.NextDouble();
-            }
-        }
-        LabeledData Make(int n)
-        {
-            var features = new float[n * dims];
-            var labels = new int[n];
-            for (int i = 0; i < n; i++)
-            {
-                int c = random.Next(classes);
-                labels[i] = c;
-                for (int d = 0; d < dims; d++)
-                {
-                    double g = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-                    features[i * dims + d] = (float)Math.Clamp(centres[c, d] + spread * g, 0, 1);
-                }
-            }
-            return new LabeledData(features, labels, [dims], classes);
-        }
-        return (Make(train), Make(test));
     }
 
     private sealed class NullObserver : ITrainingObserver
