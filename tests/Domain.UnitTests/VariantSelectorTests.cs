@@ -90,7 +90,7 @@ public class VariantSelectorTests
     }
 
     [Fact]
-    public void Frontier_RandomSets_IsSortedAndUndominated()
+    public void Frontier_RandomSets_IsExactlyTheSetOfChoicesSortedAndUndominated()
     {
         var random = new Random(3);
         for (int trial = 0; trial < 500; trial++)
@@ -102,14 +102,23 @@ public class VariantSelectorTests
             for (int i = 1; i < frontier.Count; i++)
             {
                 Assert.True(frontier[i].LatencyMs >= frontier[i - 1].LatencyMs);
+                Assert.True(frontier[i].Accuracy >= frontier[i - 1].Accuracy);
             }
-            Assert.All(frontier, f => Assert.DoesNotContain(candidates, c =>
-                c.LatencyMs <= f.LatencyMs && c.Accuracy >= f.Accuracy && c.Parameters <= f.Parameters
-                && (c.LatencyMs < f.LatencyMs || c.Accuracy > f.Accuracy || c.Parameters < f.Parameters)));
-            // Nothing off the frontier is undominated.
-            Assert.All(candidates.Except(frontier), c => Assert.Contains(candidates, d =>
-                d.LatencyMs <= c.LatencyMs && d.Accuracy >= c.Accuracy && d.Parameters <= c.Parameters && d != c));
+            // No candidate is at least as fast and strictly more accurate than a frontier member.
+            Assert.All(frontier, f => Assert.DoesNotContain(candidates, c => c.LatencyMs <= f.LatencyMs && c.Accuracy > f.Accuracy));
+            // Every budget's choice is on it, and everything on it is some budget's choice.
+            Assert.All(candidates.Select(c => VariantSelector.Select(candidates, c.LatencyMs)!), chosen => Assert.Contains(chosen, frontier));
+            Assert.All(frontier, f => Assert.Equal(f, VariantSelector.Select(candidates, f.LatencyMs)));
         }
+    }
+
+    [Fact]
+    public void Frontier_SlowerLessAccurateButSmaller_IsLeftOut()
+    {
+        VariantCandidate fast = V(0.25, 0.67, 24000, 0.0043);
+        VariantCandidate tiny = V(0.0625, 0.32, 7000, 0.0046);
+
+        Assert.Equal([fast], VariantSelector.Frontier([fast, tiny]));
     }
 
     [Fact]

@@ -33,23 +33,18 @@ public static class VariantSelector
     }
 
     /// <summary>
-    /// The Pareto frontier, fastest first: every candidate that no other candidate dominates, where dominating
-    /// means no slower, no less accurate and no larger, and strictly better in one of the three. Parameters count
-    /// because <see cref="Select"/> breaks accuracy ties by size, so its answer is always on this frontier.
+    /// The accuracy–latency Pareto frontier, fastest first: exactly the candidates that <see cref="Select"/> returns
+    /// for some budget (each is the choice at its own latency). Along it accuracy never falls; where it stays equal,
+    /// the slower entry is smaller, because <see cref="Select"/> breaks accuracy ties by size.
     /// </summary>
     public static IReadOnlyList<VariantCandidate> Frontier(IEnumerable<VariantCandidate> candidates)
     {
         ArgumentNullException.ThrowIfNull(candidates);
-        List<VariantCandidate> all = candidates.ToList();
-        return all.Where(c => !all.Any(other => Dominates(other, c)))
-            .Distinct()
-            .OrderBy(c => c.LatencyMs).ThenBy(c => c.Accuracy).ThenBy(c => c.Parameters)
+        List<VariantCandidate> all = candidates.Distinct().ToList();
+        return all.Where(c => Select(all, c.LatencyMs) == c)
+            .OrderBy(c => c.LatencyMs)
             .ToList();
     }
-
-    private static bool Dominates(VariantCandidate a, VariantCandidate b) =>
-        a.LatencyMs <= b.LatencyMs && a.Accuracy >= b.Accuracy && a.Parameters <= b.Parameters
-        && (a.LatencyMs < b.LatencyMs || a.Accuracy > b.Accuracy || a.Parameters < b.Parameters);
 
     /// <summary>The fastest candidate (for the error a too-tight budget gets).</summary>
     public static VariantCandidate? Fastest(IEnumerable<VariantCandidate> candidates) =>
