@@ -9,7 +9,8 @@ using Microsoft.Net.Http.Headers;
 namespace Api.Datasets;
 
 /// <summary>
-/// Stores an IDX upload: the files are streamed into the artifact store's staging area (gzip is decoded at
+/// Stores a dataset upload (<see cref="DatasetFormats"/>: IDX, or CSV and image-folder ZIP converted at upload into
+/// the same IDX layout by <see cref="CsvDataset"/> and <see cref="ImageFolderConverter"/>): the files are streamed into the artifact store's staging area (gzip is decoded at
 /// commit), validated as a whole, then recorded with the dataset in one transaction. Multipart REST
 /// (<see cref="CreateAsync"/>) and the gRPC client stream (<see cref="Begin"/>, <see cref="DatasetUpload.AppendAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>,
 /// <see cref="CommitAsync"/>) share this path. Any failure deletes what was staged: no rows and no files are left behind.
@@ -19,7 +20,18 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
     public const int MaxNameLength = 200;
 
     /// <summary>The file fields of an upload, in the order they are stored.</summary>
-    public static readonly IReadOnlyList<string> FileFields = ["images", "labels", "testImages", "testLabels"];
+    public static readonly IReadOnlyList<string> FileFields = ["images", "labels", "testImages", "testLabels", "data", "testData", "archive"];
+
+    /// <summary>Text fields a format reads besides <c>name</c> and <c>format</c>: csv, then zip.</summary>
+    public static readonly IReadOnlyList<string> FormatOptions = ["labelColumn", "hasHeader", "width", "height", "channels"];
+
+    /// <summary>The file fields each format accepts; csv and zip are converted to the IDX layout at upload.</summary>
+    private static readonly Dictionary<string, string[]> s_formatFiles = new()
+    {
+        [DatasetFormats.Idx] = ["images", "labels", "testImages", "testLabels"],
+        [DatasetFormats.Csv] = ["data", "testData"],
+        [DatasetFormats.Zip] = ["archive"],
+    };
 
     /// <summary>Starts an upload; dispose it to delete whatever was staged and not committed.</summary>
     public DatasetUpload Begin() => new(store, options.Value.MaxUploadBytes);
@@ -69,12 +81,84 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
     public async Task<Dataset> CommitAsync(DatasetUpload upload, CancellationToken cancellationToken)
     {
         Dictionary<string, StagedFile> files = await upload.DecodeAsync(cancellationToken);
-        return await SaveAsync(upload.Fields, files, cancellationToken);
+        IReadOnlyDictionary<string, string> fields = upload.Fields;
+        string format = fields.GetValueOrDefault("format")?.Trim().ToLowerInvariant() ?? DatasetFormats.Idx;
+        if (format is DatasetFormats.Csv or DatasetFormats.Zip)
+        {
+            var rules = new Rules();
+            CheckName(rules, fields);
+            foreach (string field in files.Keys.Where(f => !s_formatFiles[format].Contains(f)))
+            {
+                rules.Add(field, $"is not a file of format '{format}'; send {string.Join(", ", s_formatFiles[format])}.");
+            }
+            string required = format == DatasetFormats.Csv ? "data" : "archive";
+            if (!files.ContainsKey(required))
+            {
+                rules.Add(required, format == DatasetFormats.Csv ? "is required (a CSV file: feature columns and one label column)." : "is required (a ZIP of one image folder per class).");
+            }
+            rules.ThrowIfInvalid();
+            files = format == DatasetFormats.Csv ? ConvertCsv(upload, files) : ConvertZip(upload, files);
+        }
+        return await SaveAsync(fields, files, cancellationToken);
     }
 
-    private async Task<Dataset> SaveAsync(IReadOnlyDictionary<string, string> fields, Dictionary<string, StagedFile> files, CancellationToken cancellationToken)
+    private static Dictionary<string, StagedFile> ConvertCsv(DatasetUpload upload, Dictionary<string, StagedFile> files)
     {
-        var rules = new Rules();
+        bool? hasHeader = null;
+        if (upload.Fields.GetValueOrDefault("hasHeader")?.Trim() is { Length: > 0 } text)
+        {
+            hasHeader = bool.TryParse(text, out bool value) ? value
+                : throw new DomainValidationException("hasHeader", $"must be true or false (was '{text}').");
+        }
+        var options = new CsvOptions(upload.Fields.GetValueOrDefault("labelColumn")?.Trim(), hasHeader);
+        static Func<TextReader> Open(StagedFile file) =>
+            () => new StreamReader(new FileStream(file.TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), detectEncodingFromByteOrderMarks: true);
+        var converted = new Dictionary<string, StagedFile>(StringComparer.Ordinal)
+        {
+            ["images"] = upload.StageConverted(),
+            ["labels"] = upload.StageConverted(),
+        };
+        bool hasTest = files.TryGetValue("testData", out StagedFile? testData);
+        if (hasTest)
+        {
+            converted["testImages"] = upload.StageConverted();
+            converted["testLabels"] = upload.StageConverted();
+        }
+        CsvDataset.Convert(Open(files["data"]), hasTest ? Open(testData!) : null, options,
+            converted["images"].Stream, converted["labels"].Stream,
+            hasTest ? converted["testImages"].Stream : null, hasTest ? converted["testLabels"].Stream : null);
+        return Flush(converted);
+    }
+
+    private static Dictionary<string, StagedFile> ConvertZip(DatasetUpload upload, Dictionary<string, StagedFile> files)
+    {
+        (int width, int height, int channels) = ImageFolderConverter.ReadOptions(upload.Fields);
+        var converted = new Dictionary<string, StagedFile>(StringComparer.Ordinal)
+        {
+            ["images"] = upload.StageConverted(),
+            ["labels"] = upload.StageConverted(),
+        };
+        ImageFolderConverter.Convert(files["archive"].TempPath, width, height, channels,
+            converted["images"].Stream, converted["labels"].Stream, () =>
+            {
+                converted["testImages"] = upload.StageConverted();
+                converted["testLabels"] = upload.StageConverted();
+                return (converted["testImages"].Stream, converted["testLabels"].Stream);
+            });
+        return Flush(converted);
+    }
+
+    private static Dictionary<string, StagedFile> Flush(Dictionary<string, StagedFile> files)
+    {
+        foreach (StagedFile file in files.Values)
+        {
+            file.Stream.Flush();
+        }
+        return files;
+    }
+
+    private static string CheckName(Rules rules, IReadOnlyDictionary<string, string> fields)
+    {
         string name = fields.GetValueOrDefault("name")?.Trim() ?? "";
         if (name.Length == 0)
         {
@@ -84,8 +168,19 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         {
             rules.Add("name", $"must be at most {MaxNameLength} characters (was {name.Length}).");
         }
+        return name;
+    }
+
+    private async Task<Dataset> SaveAsync(IReadOnlyDictionary<string, string> fields, Dictionary<string, StagedFile> files, CancellationToken cancellationToken)
+    {
+        var rules = new Rules();
+        string name = CheckName(rules, fields);
         string format = fields.GetValueOrDefault("format")?.Trim().ToLowerInvariant() ?? DatasetFormats.Idx;
         rules.OneOf("format", format, DatasetFormats.All);
+        foreach (string field in files.Keys.Where(f => format == DatasetFormats.Idx && !s_formatFiles[DatasetFormats.Idx].Contains(f)))
+        {
+            rules.Add(field, $"is not a file of format 'idx'; send {string.Join(", ", s_formatFiles[DatasetFormats.Idx])}.");
+        }
         foreach (string required in new[] { "images", "labels" })
         {
             if (!files.ContainsKey(required))
@@ -236,6 +331,14 @@ public sealed class DatasetUpload : IDisposable
     public Dictionary<string, string> Fields { get; } = new(StringComparer.Ordinal);
 
     public bool HasFile(string field) => _raw.ContainsKey(field);
+
+    /// <summary>A new staged file for output converted from the upload (csv, zip); deleted with the upload unless committed.</summary>
+    internal StagedFile StageConverted()
+    {
+        StagedFile file = _store.Stage();
+        _decoded.Add(file);
+        return file;
+    }
 
     /// <summary>Appends bytes to a file (one of <see cref="DatasetUploadService.FileFields"/>).</summary>
     /// <exception cref="BadHttpRequestException">413: the upload exceeds <see cref="ApiOptions.MaxUploadBytes"/>.</exception>

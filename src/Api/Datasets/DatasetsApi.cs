@@ -18,8 +18,13 @@ public static class DatasetsApi
         RouteGroupBuilder group = api.MapGroup("/datasets").WithTags("Datasets");
         group.MapPost("/", CreateAsync)
             .WithName("CreateDataset")
-            .WithSummary("Upload an IDX dataset")
-            .WithDescription("multipart/form-data: `name`, `format` (idx), files `images` and `labels` (IDX, raw or gzip), optionally `testImages` and `testLabels`. Without a test split the worker holds out 20% of the samples.")
+            .WithSummary("Upload a dataset (IDX, CSV or image-folder ZIP)")
+            .WithDescription("multipart/form-data with `name` and `format`. "
+                + "`idx` (default): files `images` and `labels` (IDX, raw or gzip), optionally `testImages` and `testLabels`. "
+                + "`csv`: file `data`, optionally `testData` (same columns); delimiter `,` `;` or tab, detected; optional `labelColumn` (name or 0-based index; default a header column named label/class/target, else column 0) and `hasHeader` (true/false; detected by default). "
+                + "Labels are integers 0..C-1 or strings (classes in ordinal order). IDX stores bytes, so each feature is min-max scaled to 0..255 with the training file's range (test clipped to it): features are quantised to 8 bits; shape [features]. "
+                + "`zip`: file `archive` with one folder of PNG/JPEG images per class (class index = folder names in ordinal order), or `train/` and `test/` folders of class folders; `width`, `height` (1..512, default 28) and `channels` (1 grey or 3 RGB, default 1); shape [h, w] or [3, h, w]. "
+                + "Without a test split the worker holds out 20% of the samples.")
             .Accepts<IFormFile>("multipart/form-data")
             .DisableAntiforgery()
             .ProducesValidationProblem()

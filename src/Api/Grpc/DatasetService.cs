@@ -24,6 +24,14 @@ internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext 
                     {
                         upload.Fields["format"] = message.Metadata.Format;
                     }
+                    foreach ((string option, string value) in message.Metadata.Options)
+                    {
+                        if (!DatasetUploadService.FormatOptions.Contains(option))
+                        {
+                            GrpcErrors.ThrowInvalidArgument($"metadata.options.{option}", $"is not an option; use {string.Join(", ", DatasetUploadService.FormatOptions)}.");
+                        }
+                        upload.Fields[option] = value;
+                    }
                     break;
                 case V1.UploadDatasetRequest.ContentOneofCase.Metadata:
                     GrpcErrors.ThrowInvalidArgument("metadata", "was sent more than once.");
@@ -75,6 +83,12 @@ internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext 
                 return "testImages";
             case V1.DatasetFile.TestLabels:
                 return "testLabels";
+            case V1.DatasetFile.Data:
+                return "data";
+            case V1.DatasetFile.TestData:
+                return "testData";
+            case V1.DatasetFile.Archive:
+                return "archive";
             default:
                 GrpcErrors.ThrowInvalidArgument("chunk.file", $"must name one of {string.Join(", ", DatasetUploadService.FileFields)} (was {file}).");
                 return "";

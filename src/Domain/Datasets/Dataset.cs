@@ -7,7 +7,7 @@ public sealed class Dataset
 
     public required string Name { get; set; }
 
-    /// <summary>Upload format, e.g. <c>idx</c>.</summary>
+    /// <summary>Upload format: <c>idx</c>, <c>csv</c> or <c>zip</c> (see <see cref="DatasetFormats"/>).</summary>
     public required string Format { get; set; }
 
     /// <summary>Per-sample shape, e.g. [28, 28].</summary>
@@ -44,8 +44,11 @@ public static class DatasetLayout
     public const double HoldoutFraction = 0.2;
 }
 
+/// <summary>Upload formats. <c>csv</c> and <c>zip</c> (image folders) are converted at upload into the IDX layout, so the worker reads one layout.</summary>
 public static class DatasetFormats
 {
     public const string Idx = "idx";
-    public static readonly string[] All = [Idx];
+    public const string Csv = "csv";
+    public const string Zip = "zip";
+    public static readonly string[] All = [Idx, Csv, Zip];
 }

@@ -1,0 +1,241 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Compression;
+using SkiaSharp;
+
+namespace Api.Datasets;
+
+/// <summary>
+/// Converts an image-folder ZIP into the IDX unsigned-byte layout the worker reads. The archive holds one
+/// top-level folder per class (class index = folder names in ordinal order), or <c>train/</c> and <c>test/</c>
+/// folders that each hold class folders. PNG and JPEG entries are decoded with SkiaSharp, resized to the declared
+/// size and stored as grey ([h, w]) or planar RGB ([3, h, w]) bytes. Entry names with <c>..</c>, absolute paths or
+/// backslashes, archives over <see cref="MaxUncompressedBytes"/> and entries compressed more than
+/// <see cref="MaxCompressionRatio"/>:1 are refused before anything is decoded. Errors name the field <c>archive</c>.
+/// </summary>
+public static class ImageFolderConverter
+{
+    public const long MaxUncompressedBytes = 1L << 30;
+    public const long MaxCompressionRatio = 100;
+    public const long MaxEntryBytes = 64L << 20;
+    public const int MaxSide = 512;
+    public const int MaxImages = 1_000_000;
+    private const string Field = "archive";
+    private static readonly string[] s_extensions = [".png", ".jpg", ".jpeg"];
+
+    public sealed record Result(int[] Shape, int Classes, int Samples, int TestSamples, IReadOnlyList<string> ClassNames);
+
+    private sealed record Image(ZipArchiveEntry Entry, string Class);
+
+    public static Result Convert(string archivePath, int width, int height, int channels,
+        Stream trainImages, Stream trainLabels, Func<(Stream Images, Stream Labels)> openTest)
+    {
+        using var file = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(file, ZipArchiveMode.Read);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new DomainValidationException(Field, $"is not a valid ZIP archive: {ex.Message}");
+        }
+        using (zip)
+        {
+            (List<Image> train, List<Image> test) = List(zip);
+            string[] classes = train.Select(i => i.Class).Distinct().Order(StringComparer.Ordinal).ToArray();
+            if (classes.Length < 2)
+            {
+                throw new DomainValidationException(Field, $"has {classes.Length} class folder{(classes.Length == 1 ? $" ('{classes[0]}')" : "s")}; at least two are needed, one folder of images per class.");
+            }
+            if (classes.Length > 255)
+            {
+                throw new DomainValidationException(Field, $"has {classes.Length} class folders; at most 255 are supported.");
+            }
+            if (test.FirstOrDefault(i => Array.BinarySearch(classes, i.Class, StringComparer.Ordinal) < 0) is { } stray)
+            {
+                throw new DomainValidationException(Field, $"entry '{stray.Entry.FullName}': test class '{stray.Class}' has no training folder.");
+            }
+            int[] shape = channels == 1 ? [height, width] : [3, height, width];
+            Write(train, classes, width, height, channels, trainImages, trainLabels);
+            if (test.Count > 0)
+            {
+                (Stream images, Stream labels) = openTest();
+                Write(test, classes, width, height, channels, images, labels);
+            }
+            return new Result(shape, classes.Length, train.Count, test.Count, classes);
+        }
+    }
+
+    /// <summary>Checks every entry's name and size and sorts the images into the train and test splits.</summary>
+    private static (List<Image> Train, List<Image> Test) List(ZipArchive zip)
+    {
+        var files = new List<(ZipArchiveEntry Entry, string[] Parts)>();
+        long total = 0;
+        foreach (ZipArchiveEntry entry in zip.Entries)
+        {
+            string name = entry.FullName;
+            string[] parts = name.Split('/');
+            if (name.Contains('\\') || name.StartsWith('/') || (name.Length > 1 && name[1] == ':') || parts.Any(p => p is ".." or "."))
+            {
+                throw new DomainValidationException(Field, $"entry '{name}' has an unsafe path (absolute, '..' or a backslash).");
+            }
+            total += entry.Length;
+            if (total > MaxUncompressedBytes)
+            {
+                throw new DomainValidationException(Field, $"expands to more than {MaxUncompressedBytes} bytes.");
+            }
+            if (entry.Length > MaxEntryBytes)
+            {
+                throw new DomainValidationException(Field, $"entry '{name}' is {entry.Length} bytes; images of at most {MaxEntryBytes} bytes are accepted.");
+            }
+            if (entry.Length > MaxCompressionRatio * Math.Max(entry.CompressedLength, 1))
+            {
+                throw new DomainValidationException(Field, $"entry '{name}' is compressed {entry.Length / Math.Max(entry.CompressedLength, 1)}:1; at most {MaxCompressionRatio}:1 is accepted.");
+            }
+            if (name.EndsWith('/') || parts.Any(p => p.StartsWith('.') || p == "__MACOSX"))
+            {
+                continue; // folders and hidden files (.DS_Store, __MACOSX)
+            }
+            files.Add((entry, parts));
+        }
+        if (files.Count == 0)
+        {
+            throw new DomainValidationException(Field, "is empty: it has no image files.");
+        }
+        if (files.Count > MaxImages)
+        {
+            throw new DomainValidationException(Field, $"has {files.Count} files; at most {MaxImages} are supported.");
+        }
+        bool split = files.All(f => f.Parts.Length >= 3 && f.Parts[0] is "train" or "test") && files.Any(f => f.Parts[0] == "train");
+        var train = new List<Image>();
+        var test = new List<Image>();
+        foreach ((ZipArchiveEntry entry, string[] parts) in files.OrderBy(f => f.Entry.FullName, StringComparer.Ordinal))
+        {
+            int depth = split ? 1 : 0;
+            if (parts.Length < depth + 2)
+            {
+                throw new DomainValidationException(Field, $"entry '{entry.FullName}' is not inside a class folder; put each image under <class>/ (or train/<class>/ and test/<class>/).");
+            }
+            if (!s_extensions.Contains(Path.GetExtension(entry.Name), StringComparer.OrdinalIgnoreCase))
+            {
+                throw new DomainValidationException(Field, $"entry '{entry.FullName}' is not a supported image; PNG and JPEG (.png, .jpg, .jpeg) are.");
+            }
+            (split && parts[0] == "test" ? test : train).Add(new Image(entry, parts[depth]));
+        }
+        return (train, test);
+    }
+
+    private static void Write(List<Image> images, string[] classes, int width, int height, int channels, Stream output, Stream labels)
+    {
+        WriteHeader(output, channels == 1 ? [images.Count, height, width] : [images.Count, 3, height, width]);
+        WriteHeader(labels, [images.Count]);
+        var plane = height * width;
+        var sample = new byte[plane * channels];
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        foreach (Image image in images)
+        {
+            using SKBitmap? decoded = Decode(image.Entry);
+            if (decoded is null)
+            {
+                throw new DomainValidationException(Field, $"entry '{image.Entry.FullName}' could not be decoded as a PNG or JPEG image.");
+            }
+            using SKBitmap resized = decoded.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
+                ?? throw new DomainValidationException(Field, $"entry '{image.Entry.FullName}' could not be resized to {width}×{height}.");
+            ReadOnlySpan<byte> rgba = resized.GetPixelSpan();
+            for (int p = 0; p < plane; p++)
+            {
+                byte r = rgba[4 * p], g = rgba[4 * p + 1], b = rgba[4 * p + 2];
+                if (channels == 1)
+                {
+                    sample[p] = (byte)Math.Clamp(Math.Round(0.299 * r + 0.587 * g + 0.114 * b), 0, 255);
+                }
+                else
+                {
+                    sample[p] = r;
+                    sample[plane + p] = g;
+                    sample[2 * plane + p] = b;
+                }
+            }
+            output.Write(sample);
+            labels.WriteByte((byte)Array.BinarySearch(classes, image.Class, StringComparer.Ordinal));
+        }
+    }
+
+    /// <summary>The entry's image, or null when it is not one SkiaSharp can decode.</summary>
+    private static SKBitmap? Decode(ZipArchiveEntry entry)
+    {
+        byte[] bytes;
+        try
+        {
+            using Stream content = entry.Open();
+            // Read at most the declared size (+1 to notice more): a forged header cannot expand past the checks above.
+            bytes = new byte[(int)Math.Min(entry.Length + 1, int.MaxValue)];
+            int read = 0, n;
+            while (read < bytes.Length && (n = content.Read(bytes, read, bytes.Length - read)) > 0)
+            {
+                read += n;
+            }
+            if (read > entry.Length)
+            {
+                throw new DomainValidationException(Field, $"entry '{entry.FullName}' expands past its declared size of {entry.Length} bytes.");
+            }
+            Array.Resize(ref bytes, read);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new DomainValidationException(Field, $"entry '{entry.FullName}' is corrupt: {ex.Message}");
+        }
+        try
+        {
+            using var data = SKData.CreateCopy(bytes);
+            using SKCodec? codec = SKCodec.Create(data);
+            return codec is null ? null : SKBitmap.Decode(codec);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteHeader(Stream stream, int[] dimensions)
+    {
+        var header = new byte[4 + 4 * dimensions.Length];
+        header[2] = Idx.UnsignedByte;
+        header[3] = (byte)dimensions.Length;
+        for (int i = 0; i < dimensions.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), dimensions[i]);
+        }
+        stream.Write(header);
+    }
+
+    /// <summary>Reads <c>width</c>, <c>height</c> (1..<see cref="MaxSide"/>, default 28) and <c>channels</c> (1 or 3, default 1).</summary>
+    public static (int Width, int Height, int Channels) ReadOptions(IReadOnlyDictionary<string, string> fields)
+    {
+        var rules = new Rules();
+        int Read(string name, int fallback)
+        {
+            string? text = fields.GetValueOrDefault(name)?.Trim();
+            if (string.IsNullOrEmpty(text))
+            {
+                return fallback;
+            }
+            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
+            {
+                rules.Add(name, $"must be an integer (was '{text}').");
+                return fallback;
+            }
+            return value;
+        }
+        int width = Read("width", 28), height = Read("height", 28), channels = Read("channels", 1);
+        rules.Range("width", width, 1, MaxSide);
+        rules.Range("height", height, 1, MaxSide);
+        if (channels is not (1 or 3))
+        {
+            rules.Add("channels", $"must be 1 (grey) or 3 (RGB) (was {channels}).");
+        }
+        rules.ThrowIfInvalid();
+        return (width, height, channels);
+    }
+}

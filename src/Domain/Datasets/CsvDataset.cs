@@ -1,0 +1,329 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using Domain.Common;
+
+namespace Domain.Datasets;
+
+/// <summary>Form options of a CSV upload: <c>labelColumn</c> (name or 0-based index) and <c>hasHeader</c> (null: detect).</summary>
+public sealed record CsvOptions(string? LabelColumn, bool? HasHeader);
+
+/// <summary>What a conversion produced: per-sample shape [features], the class count and, for string labels, their names.</summary>
+public sealed record CsvConversion(int[] Shape, int Classes, int Samples, int TestSamples, IReadOnlyList<string>? ClassNames);
+
+/// <summary>
+/// Converts a CSV table (one label column, the rest numeric features) into the IDX unsigned-byte layout the
+/// worker reads. IDX stores bytes, so every feature is min-max scaled per column to 0..255 with the training
+/// file's minimum and maximum (the test file uses the same scaling, clipped): tabular features are quantised to
+/// 8 bits. Labels are integers 0..254 used as they are, or strings mapped to class indices in ordinal order.
+/// Both files are read line by line twice (statistics, then output); no whole file is held in memory.
+/// Errors name the file's field (<c>data</c> or <c>testData</c>) and the 1-based line.
+/// </summary>
+public static class CsvDataset
+{
+    public const int MaxRows = 1_000_000;
+    public const int MaxFeatures = 4096;
+    public const int MaxClasses = 255;
+    private static readonly char[] s_delimiters = [',', ';', '\t'];
+    private static readonly string[] s_labelNames = ["label", "class", "target"];
+
+    /// <summary>Reads <paramref name="openTrain"/> (and <paramref name="openTest"/>) and writes IDX images and labels.</summary>
+    public static CsvConversion Convert(
+        Func<TextReader> openTrain, Func<TextReader>? openTest, CsvOptions options,
+        Stream trainImages, Stream trainLabels, Stream? testImages, Stream? testLabels)
+    {
+        Layout layout;
+        using (TextReader reader = openTrain())
+        {
+            layout = DetectLayout(reader, options);
+        }
+        Statistics train;
+        using (TextReader reader = openTrain())
+        {
+            train = Scan(reader, layout, "data", null);
+        }
+        if (train.Count == 0)
+        {
+            throw new DomainValidationException("data", layout.HasHeader ? "line 1: has a header but no data rows." : "is empty.");
+        }
+        Func<string, int?> classOf = LabelMapping(train.Labels, out int classes, out IReadOnlyList<string>? names);
+        if (train.Labels.Count < 2)
+        {
+            throw new DomainValidationException("data", $"has a single class ('{train.Labels.First()}' in column '{layout.ColumnName(layout.Label)}'); at least two are needed.");
+        }
+        Statistics? test = null;
+        if (openTest is not null)
+        {
+            using TextReader reader = openTest();
+            test = Scan(reader, layout, "testData", train);
+            if (test.Count == 0)
+            {
+                throw new DomainValidationException("testData", "has no data rows.");
+            }
+            foreach (string label in test.Labels)
+            {
+                if (classOf(label) is null)
+                {
+                    throw new DomainValidationException("testData", $"line {test.FirstLine[label]}: label '{label}' does not occur in the training data (classes: {Describe(train.Labels, classes, names)}).");
+                }
+            }
+        }
+
+        int features = layout.Columns - 1;
+        using (TextReader reader = openTrain())
+        {
+            Write(reader, layout, train, train.Count, classOf, trainImages, trainLabels);
+        }
+        if (test is not null && openTest is not null)
+        {
+            using TextReader reader = openTest();
+            Write(reader, layout, train, test.Count, classOf, testImages!, testLabels!);
+        }
+        return new CsvConversion([features], classes, train.Count, test?.Count ?? 0, names);
+    }
+
+    private static string Describe(HashSet<string> labels, int classes, IReadOnlyList<string>? names) =>
+        names is null ? $"0..{classes - 1}" : string.Join(", ", names.Take(10)) + (names.Count > 10 ? ", …" : "");
+
+    /// <summary>Integer labels (all 0..254) are their own class; otherwise labels are sorted ordinally.</summary>
+    private static Func<string, int?> LabelMapping(HashSet<string> labels, out int classes, out IReadOnlyList<string>? names)
+    {
+        if (labels.All(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v < MaxClasses))
+        {
+            classes = labels.Max(l => int.Parse(l, CultureInfo.InvariantCulture)) + 1;
+            names = null;
+            int count = classes;
+            return l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v < count ? v : null;
+        }
+        string[] sorted = labels.Order(StringComparer.Ordinal).ToArray();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            index[sorted[i]] = i;
+        }
+        classes = sorted.Length;
+        names = sorted;
+        return l => index.TryGetValue(l, out int i) ? i : null;
+    }
+
+    private sealed record Layout(char Delimiter, bool HasHeader, string[]? Header, int Columns, int Label)
+    {
+        public string ColumnName(int column) => Header is null ? column.ToString(CultureInfo.InvariantCulture) : Header[column];
+    }
+
+    private sealed class Statistics(int columns)
+    {
+        public int Count;
+        public readonly double[] Min = Enumerable.Repeat(double.PositiveInfinity, columns).ToArray();
+        public readonly double[] Max = Enumerable.Repeat(double.NegativeInfinity, columns).ToArray();
+        public readonly HashSet<string> Labels = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, int> FirstLine = new(StringComparer.Ordinal);
+    }
+
+    private static Layout DetectLayout(TextReader reader, CsvOptions options)
+    {
+        (string? first, int firstLine) = NextLine(reader, 0);
+        if (first is null)
+        {
+            throw new DomainValidationException("data", "is empty.");
+        }
+        char delimiter = s_delimiters.MaxBy(d => first.Count(c => c == d));
+        if (!first.Contains(delimiter))
+        {
+            throw new DomainValidationException("data", $"line {firstLine}: has a single column; separate the features and the label with ',', ';' or a tab.");
+        }
+        string[] cells = Split(first, delimiter);
+        bool hasHeader;
+        if (options.HasHeader is { } declared)
+        {
+            hasHeader = declared;
+        }
+        else
+        {
+            // A header has a non-numeric cell where the next row is numeric, or names a label column.
+            (string? second, _) = NextLine(reader, firstLine);
+            string[]? next = second is null ? null : Split(second, delimiter);
+            hasHeader = cells.Any(c => s_labelNames.Contains(c, StringComparer.OrdinalIgnoreCase))
+                || cells.Select((c, i) => !IsNumber(c) && (next is null || (i < next.Length && IsNumber(next[i])))).Any(b => b);
+        }
+        string[]? header = hasHeader ? cells : null;
+        int columns = cells.Length;
+        if (columns - 1 > MaxFeatures)
+        {
+            throw new DomainValidationException("data", $"line {firstLine}: has {columns - 1} feature columns; at most {MaxFeatures} are supported.");
+        }
+
+        int label;
+        if (options.LabelColumn is { Length: > 0 } wanted)
+        {
+            if (int.TryParse(wanted, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+            {
+                label = index < columns ? index
+                    : throw Missing($"line {firstLine}: has {columns} columns, so there is no label column {index} (0-based).");
+            }
+            else if (header is null)
+            {
+                throw Missing($"line {firstLine}: has no header, so label column '{wanted}' must be given as a 0-based index.");
+            }
+            else
+            {
+                label = Array.FindIndex(header, h => string.Equals(h, wanted, StringComparison.OrdinalIgnoreCase));
+                if (label < 0)
+                {
+                    throw Missing($"line {firstLine}: has no column named '{wanted}' (columns: {string.Join(", ", header)}).");
+                }
+            }
+        }
+        else
+        {
+            label = header is null ? 0 : Math.Max(0, Array.FindIndex(header, h => s_labelNames.Contains(h, StringComparer.OrdinalIgnoreCase)));
+        }
+        return new Layout(delimiter, hasHeader, header, columns, label);
+
+        static DomainValidationException Missing(string message) =>
+            new([new ValidationError("data", message), new ValidationError("labelColumn", message)]);
+    }
+
+    private static Statistics Scan(TextReader reader, Layout layout, string field, Statistics? train)
+    {
+        var stats = new Statistics(layout.Columns);
+        int line = 0;
+        bool first = true;
+        while (true)
+        {
+            (string? text, line) = NextLine(reader, line);
+            if (text is null)
+            {
+                return stats;
+            }
+            string[] cells = Split(text, layout.Delimiter);
+            if (cells.Length != layout.Columns)
+            {
+                throw new DomainValidationException(field, $"line {line}: has {cells.Length} columns; expected {layout.Columns} (delimiter '{Show(layout.Delimiter)}').");
+            }
+            if (first && layout.HasHeader)
+            {
+                first = false;
+                if (train is not null && !cells.SequenceEqual(layout.Header!, StringComparer.OrdinalIgnoreCase))
+                {
+                    throw new DomainValidationException(field, $"line {line}: has columns {string.Join(", ", cells)}; the training data has {string.Join(", ", layout.Header!)}.");
+                }
+                continue;
+            }
+            first = false;
+            if (++stats.Count > MaxRows)
+            {
+                throw new DomainValidationException(field, $"has more than {MaxRows} rows.");
+            }
+            for (int c = 0; c < cells.Length; c++)
+            {
+                if (c == layout.Label)
+                {
+                    if (cells[c].Length == 0)
+                    {
+                        throw new DomainValidationException(field, $"line {line}: the label (column '{layout.ColumnName(c)}') is empty.");
+                    }
+                    if (stats.Labels.Add(cells[c]))
+                    {
+                        stats.FirstLine[cells[c]] = line;
+                        if (stats.Labels.Count > MaxClasses)
+                        {
+                            throw new DomainValidationException(field, $"line {line}: has more than {MaxClasses} classes.");
+                        }
+                    }
+                    continue;
+                }
+                if (!TryParse(cells[c], out double value))
+                {
+                    throw new DomainValidationException(field, $"line {line}: column '{layout.ColumnName(c)}' has '{cells[c]}', which is not a finite number.");
+                }
+                stats.Min[c] = Math.Min(stats.Min[c], value);
+                stats.Max[c] = Math.Max(stats.Max[c], value);
+            }
+        }
+    }
+
+    private static void Write(TextReader reader, Layout layout, Statistics scaling, int count, Func<string, int?> classOf, Stream images, Stream labels)
+    {
+        int features = layout.Columns - 1;
+        WriteHeader(images, count, features);
+        WriteHeader(labels, count);
+        var row = new byte[features];
+        int line = 0;
+        bool first = true;
+        while (true)
+        {
+            (string? text, line) = NextLine(reader, line);
+            if (text is null)
+            {
+                break;
+            }
+            if (first && layout.HasHeader)
+            {
+                first = false;
+                continue;
+            }
+            first = false;
+            string[] cells = Split(text, layout.Delimiter);
+            int f = 0;
+            for (int c = 0; c < cells.Length; c++)
+            {
+                if (c == layout.Label)
+                {
+                    labels.WriteByte((byte)classOf(cells[c])!.Value);
+                    continue;
+                }
+                TryParse(cells[c], out double value);
+                double range = scaling.Max[c] - scaling.Min[c];
+                double scaled = range > 0 ? (value - scaling.Min[c]) / range * 255 : 0;
+                row[f++] = (byte)Math.Clamp(Math.Round(scaled), 0, 255);
+            }
+            images.Write(row);
+        }
+    }
+
+    private static void WriteHeader(Stream stream, params int[] dimensions)
+    {
+        Span<byte> header = stackalloc byte[4 + 4 * dimensions.Length];
+        header[..4].Clear();
+        header[2] = Idx.UnsignedByte;
+        header[3] = (byte)dimensions.Length;
+        for (int i = 0; i < dimensions.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(header.Slice(4 + 4 * i, 4), dimensions[i]);
+        }
+        stream.Write(header);
+    }
+
+    /// <summary>The next non-blank line and its 1-based number.</summary>
+    private static (string? Text, int Line) NextLine(TextReader reader, int line)
+    {
+        while (reader.ReadLine() is { } text)
+        {
+            line++;
+            if (!string.IsNullOrWhiteSpace(text))
+            {
+                return (text, line);
+            }
+        }
+        return (null, line);
+    }
+
+    /// <summary>Splits on the delimiter, trimming blanks and one pair of surrounding double quotes (quoted delimiters are not supported).</summary>
+    private static string[] Split(string line, char delimiter)
+    {
+        string[] cells = line.Split(delimiter);
+        for (int i = 0; i < cells.Length; i++)
+        {
+            string cell = cells[i].Trim();
+            cells[i] = cell.Length >= 2 && cell[0] == '"' && cell[^1] == '"' ? cell[1..^1].Trim() : cell;
+        }
+        return cells;
+    }
+
+    private static bool IsNumber(string cell) => double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+
+    private static bool TryParse(string cell, out double value) =>
+        double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+
+    private static string Show(char delimiter) => delimiter == '\t' ? "\\t" : delimiter.ToString();
+}
