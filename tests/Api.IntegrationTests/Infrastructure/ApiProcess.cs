@@ -111,7 +111,8 @@ public sealed class ApiProcess : IDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A TCP port nothing listens on right now (the OS picks it).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
