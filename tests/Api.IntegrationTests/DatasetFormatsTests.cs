@@ -124,9 +124,7 @@ public abstract class DatasetFormatsTests<TApi>(TApi api) where TApi : ApiFactor
         HttpClient client = api.CreateClient();
         string good = new CsvBuilder { Rows = 20 }.Build();
         byte[] png = ImageZipBuilder.Png(4, (_, _) => SkiaSharp.SKColors.White);
-        int rowsBefore = await api.WithDbAsync(db => db.Datasets.CountAsync());
-        int artifactsBefore = await api.WithDbAsync(db => db.Artifacts.CountAsync());
-        IReadOnlyList<string> filesBefore = api.ArtifactFiles();
+        ApiFactory.StoredState before = await api.StoredStateAsync();
 
         byte[] Zip(params (string Name, byte[] Content)[] entries) => ImageZipBuilder.Zip(z =>
         {
@@ -165,9 +163,7 @@ public abstract class DatasetFormatsTests<TApi>(TApi api) where TApi : ApiFactor
         using HttpResponseMessage response = await client.PostAsync("/api/v1/datasets", form);
 
         await ApiClient.AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
-        Assert.Equal(rowsBefore, await api.WithDbAsync(db => db.Datasets.CountAsync()));
-        Assert.Equal(artifactsBefore, await api.WithDbAsync(db => db.Artifacts.CountAsync()));
-        Assert.Equal(filesBefore, api.ArtifactFiles());
+        Assert.Equal(before, await api.StoredStateAsync());
     }
 
     /// <summary>A form with <c>name</c> and <c>format</c>; string values of file fields are sent as UTF-8 files.</summary>

@@ -8,13 +8,13 @@ namespace Api.IntegrationTests;
 /// <summary>Train once, then every device fetches the variant that fits its latency budget.</summary>
 public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
 {
-    private const int Side = 8;
+    private const int Side = ApiClient.SmallRunSide;
 
     [Fact]
     public async Task TrainedRun_SelectAtThreeBudgets_MonotoneAccuracyAndDownloadedOnnxReproducesAccuracy()
     {
         HttpClient client = api.CreateClient();
-        (Guid runId, byte[] testImages, byte[] testLabels) = await TrainAsync(client);
+        (Guid runId, byte[] testImages, byte[] testLabels) = await ApiClient.TrainRunWithTestSplitAsync(client, "with-test");
 
         JsonElement devices = await client.GetFromJsonAsync<JsonElement>("/api/v1/devices");
         string device = devices.EnumerateArray().Single(d => d.GetProperty("builtIn").GetBoolean()).GetProperty("name").GetString()!;
@@ -77,7 +77,7 @@ public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
     public async Task UserDevice_PostedLatencies_MeasuredWhereGivenEstimatedElsewhere()
     {
         HttpClient client = api.CreateClient();
-        (Guid runId, _, _) = await TrainAsync(client);
+        (Guid runId, _, _) = await ApiClient.TrainRunWithTestSplitAsync(client, "with-test");
         JsonElement curve = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}/curve");
         JsonElement[] points = curve.GetProperty("points").EnumerateArray().ToArray();
         string name = $"phone-{Guid.NewGuid():N}"[..20];
@@ -125,7 +125,7 @@ public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
     public async Task VariantEndpoints_BadInput_Return4xxProblems()
     {
         HttpClient client = api.CreateClient();
-        (Guid runId, _, _) = await TrainAsync(client);
+        (Guid runId, _, _) = await ApiClient.TrainRunWithTestSplitAsync(client, "with-test");
         string device = (await client.GetFromJsonAsync<JsonElement>("/api/v1/devices")).EnumerateArray()
             .First(d => d.GetProperty("builtIn").GetBoolean()).GetProperty("name").GetString()!;
         string select = $"/api/v1/runs/{runId}/variants/select";
@@ -169,24 +169,6 @@ public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
         }
         Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-    }
-
-    /// <summary>Trains a small run on generated data with an explicit test split, so the test knows the test inputs.</summary>
-    private static async Task<(Guid RunId, byte[] TestImages, byte[] TestLabels)> TrainAsync(HttpClient client)
-    {
-        (byte[] images, byte[] labels) = new IdxBuilder { Samples = 400, Side = Side }.Build();
-        (byte[] testImages, byte[] testLabels) = new IdxBuilder { Samples = 200, Side = Side, Seed = 99 }.Build();
-        MultipartFormDataContent form = ApiClient.DatasetForm("with-test", images, labels);
-        form.Add(ApiClient.File(testImages), "testImages", "t-images.idx");
-        form.Add(ApiClient.File(testLabels), "testLabels", "t-labels.idx");
-        using HttpResponseMessage uploaded = await client.PostAsync("/api/v1/datasets", form);
-        Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
-        Guid datasetId = (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", ApiClient.JobSpec(datasetId, epochs: 3, hidden: [64, 32], maxRank: 32));
-        Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        JsonElement job = await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
-        Assert.True(job.Status() == "Succeeded", job.ToString());
-        return (job.GetProperty("runIds")[0].GetGuid(), testImages, testLabels);
     }
 
     private static double RunOnnx(byte[] onnx, byte[] testImages, byte[] testLabels)

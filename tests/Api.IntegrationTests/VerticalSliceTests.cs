@@ -127,9 +127,7 @@ public abstract class VerticalSliceTests<TApi>(TApi api) where TApi : ApiFactory
     {
         HttpClient client = api.CreateClient();
         (byte[] images, byte[] labels) = new IdxBuilder { Samples = 40 }.Build();
-        int rowsBefore = await api.WithDbAsync(db => db.Datasets.CountAsync());
-        int artifactsBefore = await api.WithDbAsync(db => db.Artifacts.CountAsync());
-        IReadOnlyList<string> filesBefore = api.ArtifactFiles();
+        ApiFactory.StoredState before = await api.StoredStateAsync();
 
         MultipartFormDataContent form = kind switch
         {
@@ -147,9 +145,7 @@ public abstract class VerticalSliceTests<TApi>(TApi api) where TApi : ApiFactory
         using HttpResponseMessage response = await client.PostAsync("/api/v1/datasets", form);
 
         await ApiClient.AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
-        Assert.Equal(rowsBefore, await api.WithDbAsync(db => db.Datasets.CountAsync()));
-        Assert.Equal(artifactsBefore, await api.WithDbAsync(db => db.Artifacts.CountAsync()));
-        Assert.Equal(filesBefore, api.ArtifactFiles());
+        Assert.Equal(before, await api.StoredStateAsync());
     }
 
     public static TheoryData<string, string> BadJobs() => new()

@@ -70,8 +70,7 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
     public async Task UploadDataset_BadInput_ReturnsInvalidArgumentNamingFieldAndLeavesNothing(string kind, string field)
     {
         (byte[] images, byte[] labels) = new IdxBuilder { Samples = 40 }.Build();
-        int rowsBefore = await api.WithDbAsync(db => db.Datasets.CountAsync());
-        IReadOnlyList<string> filesBefore = api.ArtifactFiles();
+        ApiFactory.StoredState before = await api.StoredStateAsync();
 
         Task<Dataset> upload = kind switch
         {
@@ -87,8 +86,7 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
         RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload);
 
         AssertFieldViolation(error, field);
-        Assert.Equal(rowsBefore, await api.WithDbAsync(db => db.Datasets.CountAsync()));
-        Assert.Equal(filesBefore, api.ArtifactFiles());
+        Assert.Equal(before, await api.StoredStateAsync());
     }
 
     [Fact]

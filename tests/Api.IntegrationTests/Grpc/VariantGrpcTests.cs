@@ -17,7 +17,6 @@ namespace Api.IntegrationTests.Grpc;
 /// </summary>
 public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFactory
 {
-    private const int Side = 8;
 
     // One trained run per Api fixture: training dominates these tests' time, and every test only reads the run
     // (ProfileAsync writes to its own device profile).
@@ -295,25 +294,7 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
     private async Task<string> BuiltInDeviceAsync() =>
         (await Devices.ListDevicesAsync(new ListDevicesRequest())).Items.First(d => d.BuiltIn).Name;
 
-    private Task<Guid> TrainedRunAsync() => s_trainedRuns.GetValue(api, a => TrainAsync(a.CreateClient()));
-
-    /// <summary>Trains a small MLP on generated data with an explicit test split (as the REST variants tests do).</summary>
-    private static async Task<Guid> TrainAsync(HttpClient client)
-    {
-        (byte[] images, byte[] labels) = new IdxBuilder { Samples = 400, Side = Side }.Build();
-        (byte[] testImages, byte[] testLabels) = new IdxBuilder { Samples = 200, Side = Side, Seed = 99 }.Build();
-        MultipartFormDataContent form = ApiClient.DatasetForm("grpc-variants", images, labels);
-        form.Add(ApiClient.File(testImages), "testImages", "t-images.idx");
-        form.Add(ApiClient.File(testLabels), "testLabels", "t-labels.idx");
-        using HttpResponseMessage uploaded = await client.PostAsync("/api/v1/datasets", form);
-        Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
-        Guid datasetId = (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", ApiClient.JobSpec(datasetId, epochs: 3, hidden: [64, 32], maxRank: 32));
-        Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        JsonElement job = await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
-        Assert.True(job.Status() == "Succeeded", job.ToString());
-        return job.GetProperty("runIds")[0].GetGuid();
-    }
+    private Task<Guid> TrainedRunAsync() => s_trainedRuns.GetValue(api, async a => (await ApiClient.TrainRunWithTestSplitAsync(a.CreateClient(), "grpc-variants")).RunId);
 
     private static async Task<List<VariantChunk>> ReadAllAsync(AsyncServerStreamingCall<VariantChunk> call)
     {

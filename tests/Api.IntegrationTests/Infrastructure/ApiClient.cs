@@ -48,6 +48,30 @@ public static class ApiClient
         training = new { epochs, batchSize, learningRate, seed = 1 },
     };
 
+    /// <summary>Image side of <see cref="TrainRunWithTestSplitAsync"/>'s data.</summary>
+    public const int SmallRunSide = 8;
+
+    /// <summary>
+    /// Uploads generated 8×8 data with an explicit test split (so a test knows the test inputs), trains a small
+    /// MLP to success and returns its run with the test files.
+    /// </summary>
+    public static async Task<(Guid RunId, byte[] TestImages, byte[] TestLabels)> TrainRunWithTestSplitAsync(HttpClient client, string name)
+    {
+        (byte[] images, byte[] labels) = new IdxBuilder { Samples = 400, Side = SmallRunSide }.Build();
+        (byte[] testImages, byte[] testLabels) = new IdxBuilder { Samples = 200, Side = SmallRunSide, Seed = 99 }.Build();
+        MultipartFormDataContent form = DatasetForm(name, images, labels);
+        form.Add(File(testImages), "testImages", "t-images.idx");
+        form.Add(File(testLabels), "testLabels", "t-labels.idx");
+        using HttpResponseMessage uploaded = await client.PostAsync("/api/v1/datasets", form);
+        Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
+        Guid datasetId = (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", JobSpec(datasetId, epochs: 3, hidden: [64, 32], maxRank: 32));
+        Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        JsonElement job = await WaitForJobAsync(client, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
+        Assert.True(job.Status() == "Succeeded", job.ToString());
+        return (job.GetProperty("runIds")[0].GetGuid(), testImages, testLabels);
+    }
+
     public static async Task<JsonElement> WaitForJobAsync(HttpClient client, Guid jobId, Func<JsonElement, bool> until, TimeSpan timeout)
     {
         DateTime deadline = DateTime.UtcNow + timeout;

@@ -58,6 +58,14 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         return await action(scope.ServiceProvider.GetRequiredService<AppDbContext>());
     }
 
+    /// <summary>What a rejected request must leave as it was: dataset rows, artifact rows and artifact files.</summary>
+    public sealed record StoredState(int Datasets, int Artifacts, string Files);
+
+    public async Task<StoredState> StoredStateAsync() => new(
+        await WithDbAsync(db => db.Datasets.CountAsync()),
+        await WithDbAsync(db => db.Artifacts.CountAsync()),
+        string.Join('\n', ArtifactFiles()));
+
     /// <summary>Every file under the artifact root, relative to it.</summary>
     public IReadOnlyList<string> ArtifactFiles() =>
         Directory.Exists(ArtifactRoot)
