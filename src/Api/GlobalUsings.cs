@@ -8,3 +8,4 @@ global using Infrastructure.Data;
 global using Microsoft.AspNetCore.Http.HttpResults;
 global using Microsoft.AspNetCore.Mvc;
 global using Microsoft.EntityFrameworkCore;
+global using Domain.Tenants;

@@ -1,3 +1,4 @@
+using Api.Auth;
 using Api.Extensions;
 using Infrastructure;
 using Worker;
@@ -5,25 +6,33 @@ using Worker;
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 builder.AddInfrastructure();
 builder.AddApi();
-if (builder.RunsWorkerInProcess())
+bool command = args.Length > 0 && args[0] is "migrate" or "create-key";
+if (builder.RunsWorkerInProcess() && !command)
 {
     // Embedded default: one process serves the API and trains (in-memory queue, SQLite file).
     builder.AddWorker();
 }
 
 WebApplication app = builder.Build();
-if (args.Contains("migrate"))
+if (args.Length > 0 && args[0] == "migrate")
 {
     // Production: run once per release (deploy/), then start the Api and workers without migrating.
     await app.Services.MigrateDatabaseAsync();
-    return;
+    return 0;
+}
+if (args.Length > 0 && args[0] == "create-key")
+{
+    // Operators: `Api create-key --tenant NAME [--name KEYNAME] [--admin]` prints a new key once.
+    return await KeyCommand.RunAsync(app.Services, args[1..]);
 }
 if (app.Services.ShouldMigrateOnStartup())
 {
     await app.Services.MigrateDatabaseAsync();
 }
+await app.Services.BootstrapApiKeysAsync();
 app.MapApi();
 await app.RunAsync();
+return 0;
 
 /// <summary>Entry point, visible to WebApplicationFactory in the integration tests.</summary>
 public partial class Program;

@@ -4,3 +4,4 @@ global using Domain.Jobs;
 global using Domain.Runs;
 global using Microsoft.EntityFrameworkCore;
 global using Domain.Variants;
+global using Domain.Tenants;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using JobSpec = Domain.Jobs.JobSpec;
 using Google.Protobuf;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client.Configuration;
 
 namespace TrainingService.Sdk;
@@ -29,6 +30,12 @@ public sealed class TrainingClient : IDisposable
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>Metadata (HTTP header) that carries the API key.</summary>
+    public const string ApiKeyMetadata = "x-api-key";
+
+    /// <summary>Environment variable read when <see cref="TrainingClientOptions.ApiKey"/> is null.</summary>
+    public const string ApiKeyEnvironmentVariable = "TRAINING_API_KEY";
+
     private readonly GrpcChannel? _ownedChannel;
     private readonly TrainingClientOptions _options;
     private readonly DatasetService.DatasetServiceClient _datasets;
@@ -47,6 +54,15 @@ public sealed class TrainingClient : IDisposable
     {
         _options = options ?? new TrainingClientOptions();
         _ownedChannel = ownedChannel;
+        string? apiKey = _options.ApiKey ?? Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable);
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            invoker = invoker.Intercept(metadata =>
+            {
+                metadata.Add(ApiKeyMetadata, apiKey);
+                return metadata;
+            });
+        }
         _datasets = new DatasetService.DatasetServiceClient(invoker);
         _jobs = new JobService.JobServiceClient(invoker);
         _runs = new RunService.RunServiceClient(invoker);

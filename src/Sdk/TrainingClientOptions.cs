@@ -4,6 +4,12 @@ namespace TrainingService.Sdk;
 public sealed class TrainingClientOptions
 {
     /// <summary>
+    /// The API key every call sends as <c>x-api-key</c> metadata. Null reads the environment variable
+    /// <c>TRAINING_API_KEY</c>; without either, calls fail with <see cref="StatusCode.Unauthenticated"/>.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>
     /// Attempts (first call included) for calls that are safe to repeat: reads, lists and job submission
     /// (which always carries an idempotency key). Uploads and cancellation are never retried. 1 turns retries off.
     /// </summary>

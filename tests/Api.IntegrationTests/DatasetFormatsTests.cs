@@ -72,7 +72,7 @@ public abstract class DatasetFormatsTests<TApi>(TApi api) where TApi : ApiFactor
     [Fact]
     public async Task UploadCsv_OverGrpc_UsesFileTagsAndOptions()
     {
-        using GrpcChannel channel = GrpcChannel.ForAddress(api.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = api.Server.CreateHandler() });
+        using GrpcChannel channel = GrpcChannel.ForAddress(api.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = api.CreateGrpcHandler() });
         var datasets = new V1.DatasetService.DatasetServiceClient(channel);
         string csv = new CsvBuilder { LabelName = "species", Rows = 40 }.Build();
 

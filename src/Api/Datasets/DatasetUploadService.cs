@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Infrastructure.Artifacts;
+using Api.Auth;
 using Api.Extensions;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -15,7 +16,7 @@ namespace Api.Datasets;
 /// (<see cref="CreateAsync"/>) and the gRPC client stream (<see cref="Begin"/>, <see cref="DatasetUpload.AppendAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>,
 /// <see cref="CommitAsync"/>) share this path. Any failure deletes what was staged: no rows and no files are left behind.
 /// </summary>
-public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, TimeProvider clock, IOptions<ApiOptions> options)
+public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, TimeProvider clock, IOptions<ApiOptions> options, CurrentTenant tenant)
 {
     public const int MaxNameLength = 200;
 
@@ -219,6 +220,7 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         var dataset = new Dataset
         {
             Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
             Name = name,
             Format = format,
             Shape = train.Shape,

@@ -1,3 +1,4 @@
+using Api.Auth;
 using Api.Variants;
 
 namespace Api.Devices;
@@ -34,21 +35,23 @@ public static class DevicesApi
     public static async Task<Ok<List<DeviceResponse>>> ListAsync(AppDbContext db, CancellationToken cancellationToken)
     {
         List<DeviceProfile> devices = await db.DeviceProfiles.AsNoTracking().OrderBy(d => d.Name).ToListAsync(cancellationToken);
-        Dictionary<Guid, int> counts = await db.VariantLatencies.AsNoTracking().GroupBy(l => l.DeviceProfileId)
+        // Latencies of the tenant's own runs only (built-in profiles carry every tenant's).
+        Dictionary<Guid, int> counts = await db.VariantLatencies.AsNoTracking().Where(l => db.Runs.Any(r => r.Id == l.RunId))
+            .GroupBy(l => l.DeviceProfileId)
             .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
         return TypedResults.Ok(devices.Select(d => ToResponse(d, counts.GetValueOrDefault(d.Id))).ToList());
     }
 
     public static async Task<Ok<DeviceResponse>> GetAsync(string name, AppDbContext db, CancellationToken cancellationToken)
     {
-        DeviceProfile device = await db.DeviceProfiles.AsNoTracking().SingleOrDefaultAsync(d => d.Name == name, cancellationToken)
+        DeviceProfile device = await db.DeviceProfiles.AsNoTracking().FindByNameAsync(name, cancellationToken)
             ?? throw new NotFoundException("Device", name);
-        int count = await db.VariantLatencies.CountAsync(l => l.DeviceProfileId == device.Id, cancellationToken);
+        int count = await db.VariantLatencies.CountAsync(l => l.DeviceProfileId == device.Id && db.Runs.Any(r => r.Id == l.RunId), cancellationToken);
         return TypedResults.Ok(ToResponse(device, count));
     }
 
     public static async Task<Created<DeviceResponse>> CreateAsync(
-        CreateDeviceRequest request, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+        CreateDeviceRequest request, AppDbContext db, CurrentTenant tenant, TimeProvider clock, CancellationToken cancellationToken)
     {
         var rules = new Rules();
         DeviceProfile.ValidateName(rules, "name", request.Name);
@@ -80,6 +83,7 @@ public static class DevicesApi
         var device = new DeviceProfile
         {
             Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
             Name = request.Name!,
             Description = request.Description,
             CpuModel = request.CpuModel,
@@ -140,7 +144,7 @@ public static class DevicesApi
         }
         rules.ThrowIfInvalid();
 
-        DeviceProfile device = await db.DeviceProfiles.SingleOrDefaultAsync(d => d.Name == name, cancellationToken)
+        DeviceProfile device = await db.DeviceProfiles.FindByNameAsync(name, cancellationToken)
             ?? throw new NotFoundException("Device", name);
         Run run = await catalog.FinishedRunAsync(request.RunId, cancellationToken);
         for (int i = 0; i < request.Measurements!.Count; i++)
@@ -180,4 +184,14 @@ public static class DevicesApi
 
     private static DeviceResponse ToResponse(DeviceProfile d, int measurements) =>
         new(d.Name, d.Description, d.CpuModel, d.Cores, d.Threads, d.GpuName, d.BuiltIn, measurements, d.CreatedAt);
+}
+
+internal static class DeviceLookup
+{
+    /// <summary>
+    /// The visible profile of that name: the tenant's own before a built-in one (a built-in profile created
+    /// later by a worker may share the name of an older profile of the tenant).
+    /// </summary>
+    public static Task<DeviceProfile?> FindByNameAsync(this IQueryable<DeviceProfile> profiles, string name, CancellationToken cancellationToken) =>
+        profiles.Where(d => d.Name == name).OrderBy(d => d.TenantId == null ? 1 : 0).FirstOrDefaultAsync(cancellationToken);
 }

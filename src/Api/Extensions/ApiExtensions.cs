@@ -1,10 +1,12 @@
 using System.Text.Json.Serialization;
+using Api.Auth;
 using Api.Datasets;
 using Api.Devices;
 using Api.ErrorHandling;
 using static Api.Grpc.GrpcExtensions;
 using Api.Jobs;
 using Api.Runs;
+using Api.Tenants;
 using Api.Variants;
 using Hangfire;
 using Hangfire.Dashboard;
@@ -24,11 +26,6 @@ public sealed class ApiOptions
     /// <summary>Allow actions (retry, delete) on the Hangfire dashboard; it is read-only otherwise.</summary>
     public bool DashboardWritable { get; set; }
 
-    /// <summary>
-    /// Who may open the Hangfire dashboard: <c>Local</c> (loopback requests only) or <c>Any</c> (for
-    /// deployments behind an authenticating proxy, e.g. a Kubernetes Service reached through port-forward).
-    /// </summary>
-    public string DashboardAccess { get; set; } = "Local";
 }
 
 internal static class ApiExtensions
@@ -47,6 +44,7 @@ internal static class ApiExtensions
         });
         services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxUploadBytes);
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes);
+        builder.AddApiKeys();
         services.AddEndpointsApiExplorer();
         services.AddSwaggerGen(swagger =>
         {
@@ -54,10 +52,23 @@ internal static class ApiExtensions
             {
                 Title = "Training service",
                 Version = "v1",
-                Description = "Upload datasets, train one low-rank network that can be cut to many sizes, read its rank-accuracy curve.",
+                Description = "Upload datasets, train one low-rank network that can be cut to many sizes, read its rank-accuracy curve. "
+                    + "Every call needs an API key in the `X-Api-Key` header (Authorize button).",
+            });
+            swagger.AddSecurityDefinition(ApiKeyClaims.Scheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = ApiKeyClaims.Header,
+                Description = "An API key of your tenant; the embedded default prints one on first start and keeps it in data/api-key.txt.",
+            });
+            swagger.AddSecurityRequirement(document => new OpenApiSecurityRequirement
+            {
+                [new OpenApiSecuritySchemeReference(ApiKeyClaims.Scheme, document)] = [],
             });
         });
         services.AddScoped<DatasetUploadService>();
+        services.AddDatasetLimits();
         services.AddScoped<JobService>();
         services.AddScoped<VariantCatalog>();
         services.AddMemoryCache();
@@ -82,31 +93,38 @@ internal static class ApiExtensions
         }
     }
 
-    private sealed class AllowAllDashboardFilter : IDashboardAuthorizationFilter
+    /// <summary>An admin key (header, or Basic password from a browser); in Development also any loopback request.</summary>
+    private sealed class DashboardAuthorizationFilter(bool development) : IDashboardAuthorizationFilter
     {
-        public bool Authorize(DashboardContext context) => true;
+        private readonly LocalRequestsOnlyAuthorizationFilter _local = new();
+
+        public bool Authorize(DashboardContext context) =>
+            context.GetHttpContext().User.IsInRole(ApiKeyClaims.AdminRole) || (development && _local.Authorize(context));
     }
 
     public static WebApplication MapApi(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseBrowserPageProtection();
         app.UseSwagger();
         app.UseSwaggerUI();
+        app.UseAuthorization();
         RouteGroupBuilder v1 = app.MapGroup("/api/v1");
+        v1.MapTenantsApi();
         v1.MapDatasetsApi();
         v1.MapJobsApi();
         v1.MapRunsApi();
         app.MapGrpcApi();
         v1.MapVariantsApi();
         v1.MapDevicesApi();
-        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
-        app.MapGet("/healthz/ready", ReadyAsync).ExcludeFromDescription();
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/healthz/ready", ReadyAsync).ExcludeFromDescription().AllowAnonymous();
         ApiOptions options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value;
-        bool anyone = string.Equals(options.DashboardAccess, "Any", StringComparison.OrdinalIgnoreCase);
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
-            Authorization = anyone ? [new AllowAllDashboardFilter()] : [new LocalRequestsOnlyAuthorizationFilter()],
+            Authorization = [new DashboardAuthorizationFilter(app.Environment.IsDevelopment())],
             IsReadOnlyFunc = _ => !options.DashboardWritable,
             DisplayStorageConnectionString = false,
         });

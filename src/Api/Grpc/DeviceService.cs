@@ -1,3 +1,4 @@
+using Api.Auth;
 using Api.Devices;
 using Api.Variants;
 using Grpc.Core;
@@ -6,7 +7,7 @@ using V1 = TrainingService.Sdk.V1;
 namespace Api.Grpc;
 
 /// <summary><c>training.v1.DeviceService</c>: device profiles and their latency tables through the REST handlers.</summary>
-internal sealed class DeviceService(AppDbContext db, VariantCatalog catalog, TimeProvider clock) : V1.DeviceService.DeviceServiceBase
+internal sealed class DeviceService(AppDbContext db, VariantCatalog catalog, CurrentTenant tenant, TimeProvider clock) : V1.DeviceService.DeviceServiceBase
 {
     public override async Task<V1.ListDevicesResponse> ListDevices(V1.ListDevicesRequest request, ServerCallContext context)
     {
@@ -31,7 +32,7 @@ internal sealed class DeviceService(AppDbContext db, VariantCatalog catalog, Tim
             request.HasGpuName ? request.GpuName : null);
         try
         {
-            return GrpcMapping.ToMessage((await DevicesApi.CreateAsync(body, db, clock, context.CancellationToken)).Value!);
+            return GrpcMapping.ToMessage((await DevicesApi.CreateAsync(body, db, tenant, clock, context.CancellationToken)).Value!);
         }
         catch (ConflictException ex)
         {

@@ -1,13 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Api.Auth;
 using Infrastructure.Jobs;
 using Worker.Jobs;
 
 namespace Api.Jobs;
 
 /// <summary>Submits, reads and cancels jobs. Validation covers the whole spec against its dataset.</summary>
-public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvider clock, ILogger<JobService> logger)
+public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvider clock, CurrentTenant tenant, ILogger<JobService> logger)
 {
     public const int MaxIdempotencyKeyLength = 200;
 
@@ -45,6 +46,7 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
         var job = new Job
         {
             Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
             DatasetId = spec.DatasetId,
             SpecJson = JsonSerializer.Serialize(spec.Normalized(), TrainingJob.SpecJson),
             Status = JobStatus.Queued,

@@ -1,3 +1,4 @@
+using Api.Devices;
 using Infrastructure.Artifacts;
 
 namespace Api.Variants;
@@ -29,12 +30,12 @@ public sealed class VariantCatalog(AppDbContext db, VariantPriceCache cache)
     }
 
     public async Task<DeviceProfile> DeviceAsync(string name, CancellationToken cancellationToken) =>
-        await db.DeviceProfiles.AsNoTracking().SingleOrDefaultAsync(d => d.Name == name, cancellationToken)
+        await db.DeviceProfiles.AsNoTracking().FindByNameAsync(name, cancellationToken)
         ?? throw new NotFoundException("Device", name);
 
     /// <summary>A finished run's variants priced on a device, from <see cref="VariantPriceCache"/> when it has them.</summary>
     public Task<DeviceVariants> PriceFinishedAsync(Guid runId, string device, int batch, CancellationToken cancellationToken) =>
-        cache.GetOrLoadAsync(runId, device, batch, async () =>
+        cache.GetOrLoadAsync(db.TenantFilter, runId, device, batch, async () =>
         {
             Run run = await FinishedRunAsync(runId, cancellationToken);
             DeviceProfile profile = await DeviceAsync(device, cancellationToken);

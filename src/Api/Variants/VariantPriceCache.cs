@@ -16,9 +16,13 @@ public sealed class VariantPriceCache(IMemoryCache cache)
 
     private readonly ConcurrentDictionary<string, long> _deviceVersions = new(StringComparer.Ordinal);
 
-    public async Task<DeviceVariants> GetOrLoadAsync(Guid runId, string device, int batch, Func<Task<DeviceVariants>> load)
+    /// <summary>
+    /// Entries are per tenant: a hit skips the loader, which is where the run's and the device's visibility
+    /// to the tenant is checked, and device names resolve per tenant.
+    /// </summary>
+    public async Task<DeviceVariants> GetOrLoadAsync(Guid? tenantId, Guid runId, string device, int batch, Func<Task<DeviceVariants>> load)
     {
-        var key = (runId, device, batch, _deviceVersions.GetValueOrDefault(device));
+        var key = (tenantId, runId, device, batch, _deviceVersions.GetValueOrDefault(device));
         if (cache.TryGetValue(key, out DeviceVariants? cached) && cached is not null)
         {
             return cached;

@@ -1,9 +1,11 @@
 namespace Domain.Datasets;
 
 /// <summary>An uploaded, validated dataset. Its files live in the artifact store under <see cref="ArtifactPath"/>.</summary>
-public sealed class Dataset
+public sealed class Dataset : Tenants.ITenantOwned
 {
     public Guid Id { get; set; }
+
+    public Guid TenantId { get; set; }
 
     public required string Name { get; set; }
 
@@ -14,6 +16,12 @@ public sealed class Dataset
     public int[] Shape { get; set; } = [];
 
     public int Classes { get; set; }
+
+    /// <summary>Training samples per class (index = class); the class balance.</summary>
+    public int[] ClassCounts { get; set; } = [];
+
+    /// <summary>Test samples per class of an uploaded test split; empty when the worker holds out part of the training samples.</summary>
+    public int[] TestClassCounts { get; set; } = [];
 
     /// <summary>Training samples.</summary>
     public int Samples { get; set; }

@@ -1,9 +1,11 @@
 namespace Domain.Jobs;
 
 /// <summary>A submitted training request and its lifecycle. The spec is stored verbatim as JSON.</summary>
-public sealed class Job
+public sealed class Job : Tenants.ITenantOwned
 {
     public Guid Id { get; set; }
+
+    public Guid TenantId { get; set; }
 
     public Guid DatasetId { get; set; }
 

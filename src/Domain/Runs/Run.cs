@@ -1,9 +1,12 @@
 namespace Domain.Runs;
 
 /// <summary>One training execution of a job's configuration (a job may fan out into several runs for sweeps).</summary>
-public sealed class Run
+public sealed class Run : Tenants.ITenantOwned
 {
     public Guid Id { get; set; }
+
+    /// <summary>The job's tenant.</summary>
+    public Guid TenantId { get; set; }
 
     public Guid JobId { get; set; }
 

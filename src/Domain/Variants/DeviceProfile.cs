@@ -13,6 +13,9 @@ public sealed partial class DeviceProfile
 
     public Guid Id { get; set; }
 
+    /// <summary>The owner of a user's profile; null for built-in profiles, which every tenant sees.</summary>
+    public Guid? TenantId { get; set; }
+
     /// <summary>Lower-case slug, unique: letters, digits, '.', '_' and '-'.</summary>
     public required string Name { get; set; }
 

@@ -12,8 +12,20 @@ namespace Infrastructure.Data;
 /// dotnet ef migrations add NAME -p src/Infrastructure -s src/Infrastructure -c SqliteAppDbContext -o Data/Migrations/Sqlite
 /// </code>
 /// </remarks>
-public abstract class AppDbContext(DbContextOptions options) : DbContext(options)
+/// <para>
+/// Tenant-owned rows (datasets, jobs, runs, device profiles) are filtered by the <see cref="ITenantScope"/> of
+/// the request: a query sees only its tenant's rows (and built-in device profiles). Rows reached through
+/// them (metrics, curves, artifacts, latencies) are read after their run or dataset, so they need no filter.
+/// </para>
+public abstract class AppDbContext(DbContextOptions options, ITenantScope? tenantScope) : DbContext(options)
 {
+    /// <summary>The tenant whose rows queries see; null sees every tenant (the worker, start-up tasks).</summary>
+    public Guid? TenantFilter => tenantScope?.TenantId;
+
+    public DbSet<Tenant> Tenants => Set<Tenant>();
+
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
     public DbSet<Dataset> Datasets => Set<Dataset>();
 
     public DbSet<Job> Jobs => Set<Job>();
@@ -30,8 +42,18 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
 
     public DbSet<VariantLatency> VariantLatencies => Set<VariantLatency>();
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(AppDbContext).Assembly);
+        modelBuilder.Entity<Dataset>().HasQueryFilter(d => TenantFilter == null || d.TenantId == TenantFilter);
+        modelBuilder.Entity<Job>().HasQueryFilter(j => TenantFilter == null || j.TenantId == TenantFilter);
+        modelBuilder.Entity<Run>().HasQueryFilter(r => TenantFilter == null || r.TenantId == TenantFilter);
+        modelBuilder.Entity<DeviceProfile>().HasQueryFilter(p => TenantFilter == null || p.TenantId == null || p.TenantId == TenantFilter);
+    }
+
+    /// <summary>Metrics, curves and latencies are reached through their (filtered) run; that is intended.</summary>
+    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) =>
+        optionsBuilder.ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.PossibleIncorrectRequiredNavigationWithQueryFilterInteractionWarning));
 
     /// <summary>Every timestamp is UTC; SQLite stores text without a kind, so it is restored on read.</summary>
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
@@ -46,7 +68,19 @@ public abstract class AppDbContext(DbContextOptions options) : DbContext(options
 }
 
 /// <summary>PostgreSQL (production).</summary>
-public sealed class PostgresAppDbContext(DbContextOptions<PostgresAppDbContext> options) : AppDbContext(options);
+public sealed class PostgresAppDbContext(DbContextOptions<PostgresAppDbContext> options, ITenantScope? tenantScope = null)
+    : AppDbContext(options, tenantScope);
 
 /// <summary>SQLite file (embedded default).</summary>
-public sealed class SqliteAppDbContext(DbContextOptions<SqliteAppDbContext> options) : AppDbContext(options);
+public sealed class SqliteAppDbContext(DbContextOptions<SqliteAppDbContext> options, ITenantScope? tenantScope = null)
+    : AppDbContext(options, tenantScope);
+
+/// <summary>
+/// The tenant a unit of work acts for. The Api registers one per request (from the API key); the worker
+/// registers none, so its queries see every tenant.
+/// </summary>
+public interface ITenantScope
+{
+    /// <summary>The tenant, <see cref="Guid.Empty"/> for an unauthenticated request (sees nothing), or null for no restriction.</summary>
+    Guid? TenantId { get; }
+}

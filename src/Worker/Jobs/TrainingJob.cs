@@ -57,7 +57,7 @@ public sealed class TrainingJob(
         job.StartedAt ??= Now;
         job.Error = null;
         Run run = db.Runs.SingleOrDefault(r => r.JobId == job.Id && r.Index == 0)
-            ?? db.Runs.Add(new Run { Id = Guid.CreateVersion7(), JobId = job.Id, Index = 0, StartedAt = Now }).Entity;
+            ?? db.Runs.Add(new Run { Id = Guid.CreateVersion7(), TenantId = job.TenantId, JobId = job.Id, Index = 0, StartedAt = Now }).Entity;
         run.Status = RunStatus.Running;
         run.Device = engine.DeviceName;
         db.SaveChanges();

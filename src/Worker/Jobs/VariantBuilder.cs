@@ -136,7 +136,7 @@ public sealed class VariantBuilder(
     /// <summary>The built-in profile of a host, created on first use (another worker may create it concurrently).</summary>
     private DeviceProfile EnsureProfile(string name, HostDescription host, bool gpu)
     {
-        DeviceProfile? profile = db.DeviceProfiles.SingleOrDefault(d => d.Name == name);
+        DeviceProfile? profile = db.DeviceProfiles.SingleOrDefault(d => d.Name == name && d.TenantId == null);
         if (profile is not null)
         {
             return profile;
@@ -162,7 +162,7 @@ public sealed class VariantBuilder(
         catch (DbUpdateException)
         {
             db.Entry(profile).State = EntityState.Detached;
-            return db.DeviceProfiles.Single(d => d.Name == name);
+            return db.DeviceProfiles.Single(d => d.Name == name && d.TenantId == null);
         }
     }
 }

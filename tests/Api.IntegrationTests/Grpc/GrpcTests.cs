@@ -17,7 +17,7 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
 
     private readonly GrpcChannel _channel = GrpcChannel.ForAddress(api.Server.BaseAddress, new GrpcChannelOptions
     {
-        HttpHandler = api.Server.CreateHandler(),
+        HttpHandler = api.CreateGrpcHandler(),
     });
 
     private DatasetService.DatasetServiceClient Datasets => new(_channel);
@@ -282,7 +282,7 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
     [Fact]
     public async Task SdkClient_UploadSubmitWatchAndCurve_EndToEnd()
     {
-        using TrainingClient client = TrainingClient.Create(api.Server.BaseAddress, new TrainingClientOptions { HttpHandler = api.Server.CreateHandler(), UploadChunkSize = 4096 });
+        using TrainingClient client = TrainingClient.Create(api.Server.BaseAddress, new TrainingClientOptions { HttpHandler = api.CreateGrpcHandler(), UploadChunkSize = 4096 });
         (byte[] images, byte[] labels) = new IdxBuilder().Build();
         var reports = new List<UploadProgress>();
         using var files = new DatasetFiles(new MemoryStream(IdxBuilder.Gzip(images)), new MemoryStream(labels));
@@ -329,7 +329,7 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
     [Fact]
     public async Task SdkClient_WatchStreamDropsMidway_ReconnectsAndYieldsEveryEpochOnce()
     {
-        var handler = new DroppingHandler(api.Server.CreateHandler());
+        var handler = new DroppingHandler(api.CreateGrpcHandler());
         using TrainingClient client = TrainingClient.Create(api.Server.BaseAddress, new TrainingClientOptions
         {
             HttpHandler = handler,

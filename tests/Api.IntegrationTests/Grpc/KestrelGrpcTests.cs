@@ -1,5 +1,6 @@
 extern alias sdk;
 
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
 using sdk::TrainingService.Sdk;
@@ -28,13 +29,17 @@ public sealed class KestrelGrpcTests : IDisposable
         var grpcAddress = new Uri($"http://127.0.0.1:{grpcPort}");
         (byte[] images, byte[] labels) = new IdxBuilder().Build();
 
-        using TrainingClient client = TrainingClient.Create(grpcAddress, new TrainingClientOptions { UploadChunkSize = 4096 });
+        using TrainingClient client = TrainingClient.Create(grpcAddress, new TrainingClientOptions { UploadChunkSize = 4096, ApiKey = ApiFactory.AdminKey });
         using var files = new DatasetFiles(new MemoryStream(IdxBuilder.Gzip(images)), new MemoryStream(labels));
         Dataset uploaded = await client.UploadDatasetAsync("kestrel", files);
         using HttpClient http = api.CreateClient();
         JsonElement rest = await http.GetFromJsonAsync<JsonElement>($"/api/v1/datasets/{uploaded.Id}");
         using GrpcChannel channel = GrpcChannel.ForAddress(grpcAddress);
-        using var reflection = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
+        using var reflection = new ServerReflection.ServerReflectionClient(channel.Intercept(m =>
+        {
+            m.Add("x-api-key", ApiFactory.AdminKey);
+            return m;
+        })).ServerReflectionInfo();
         await reflection.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
         await reflection.RequestStream.CompleteAsync();
         Assert.True(await reflection.ResponseStream.MoveNext(CancellationToken.None));

@@ -24,7 +24,7 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
 
     private readonly GrpcChannel _channel = GrpcChannel.ForAddress(api.Server.BaseAddress, new GrpcChannelOptions
     {
-        HttpHandler = api.Server.CreateHandler(),
+        HttpHandler = api.CreateGrpcHandler(),
     });
 
     private VariantService.VariantServiceClient Variants => new(_channel);
@@ -145,7 +145,7 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         Guid runId = await TrainedRunAsync();
         using TrainingClient client = TrainingClient.Create(api.Server.BaseAddress, new TrainingClientOptions
         {
-            HttpHandler = new CorruptingHandler(api.Server.CreateHandler()),
+            HttpHandler = new CorruptingHandler(api.CreateGrpcHandler()),
         });
         Curve curve = await client.GetCurveAsync(runId);
         string path = Path.Combine(api.DataDirectory, $"corrupt-{Guid.NewGuid():N}.onnx");
@@ -289,7 +289,7 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
     }
 
     private TrainingClient SdkClient() =>
-        TrainingClient.Create(api.Server.BaseAddress, new TrainingClientOptions { HttpHandler = api.Server.CreateHandler() });
+        TrainingClient.Create(api.Server.BaseAddress, new TrainingClientOptions { HttpHandler = api.CreateGrpcHandler() });
 
     private async Task<string> BuiltInDeviceAsync() =>
         (await Devices.ListDevicesAsync(new ListDevicesRequest())).Items.First(d => d.BuiltIn).Name;

@@ -12,6 +12,9 @@ namespace Api.IntegrationTests.Infrastructure;
 /// </summary>
 public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
+    /// <summary>The configured bootstrap key: an admin key of the default tenant. Clients of this factory send it.</summary>
+    public const string AdminKey = "tsk_test-bootstrap-admin-key-0001";
+
     private string? _postgres;
 
     public ApiFactory(StorageProvider provider)
@@ -45,9 +48,43 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Worker:LatencyMinRuns", "10");
         builder.UseSetting("Worker:LatencyMinimumTotal", "00:00:00.020");
         builder.UseSetting("JobQueue:Schema", "hangfire");
+        builder.UseSetting("Auth:BootstrapKey", AdminKey);
         if (_postgres is not null)
         {
             builder.UseSetting("ConnectionStrings:Postgres", _postgres);
+        }
+    }
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Add("X-Api-Key", AdminKey);
+    }
+
+    /// <summary>A client that sends <paramref name="apiKey"/> (none when null) instead of <see cref="AdminKey"/>.</summary>
+    public HttpClient CreateClient(string? apiKey)
+    {
+        HttpClient client = CreateClient();
+        client.DefaultRequestHeaders.Remove("X-Api-Key");
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        }
+        return client;
+    }
+
+    /// <summary>An in-memory handler for gRPC channels that sends <paramref name="apiKey"/> as <c>x-api-key</c> metadata (none when null).</summary>
+    public HttpMessageHandler CreateGrpcHandler(string? apiKey = AdminKey) => new ApiKeyHandler(Server.CreateHandler(), apiKey);
+
+    private sealed class ApiKeyHandler(HttpMessageHandler inner, string? apiKey) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (apiKey is not null)
+            {
+                request.Headers.TryAddWithoutValidation("X-Api-Key", apiKey);
+            }
+            return base.SendAsync(request, cancellationToken);
         }
     }
 

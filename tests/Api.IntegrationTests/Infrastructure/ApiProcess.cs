@@ -46,6 +46,7 @@ public sealed class ApiProcess : IDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
         start.Environment["Logging__LogLevel__Default"] = "Information";
         start.Environment["Logging__LogLevel__Microsoft"] = "Warning";
+        start.Environment["Auth__BootstrapKey"] = ApiFactory.AdminKey;
         foreach ((string key, string value) in settings)
         {
             start.Environment[key.Replace(":", "__")] = value;
@@ -81,7 +82,13 @@ public sealed class ApiProcess : IDisposable
         }
     }
 
-    public HttpClient CreateClient() => new() { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+    /// <summary>A client sending the bootstrap admin key (<see cref="ApiFactory.AdminKey"/>).</summary>
+    public HttpClient CreateClient()
+    {
+        var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", ApiFactory.AdminKey);
+        return client;
+    }
 
     /// <summary>SIGKILL: no shutdown hooks, no chance to save anything.</summary>
     public void Kill()

@@ -13,7 +13,10 @@ internal sealed class DatasetConfiguration : IEntityTypeConfiguration<Dataset>
         builder.Property(d => d.Shape).HasCommaSeparatedConversion();
         builder.Property(d => d.ContentHash).HasMaxLength(64).IsRequired();
         builder.Property(d => d.ArtifactPath).HasMaxLength(512).IsRequired();
-        builder.HasIndex(d => d.ContentHash);
-        builder.HasIndex(d => d.CreatedAt);
+        builder.Property(d => d.ClassCounts).HasCommaSeparatedConversion(maxLength: 16_000);
+        builder.Property(d => d.TestClassCounts).HasCommaSeparatedConversion(maxLength: 16_000);
+        builder.HasIndex(d => new { d.TenantId, d.ContentHash });
+        builder.HasOne<Tenant>().WithMany().HasForeignKey(d => d.TenantId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasIndex(d => new { d.TenantId, d.CreatedAt });
     }
 }

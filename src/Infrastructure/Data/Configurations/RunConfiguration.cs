@@ -11,6 +11,8 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         builder.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
         builder.Property(r => r.Device).HasMaxLength(64);
         builder.HasIndex(r => new { r.JobId, r.Index }).IsUnique();
+        builder.HasIndex(r => new { r.TenantId, r.StartedAt });
+        builder.HasOne<Tenant>().WithMany().HasForeignKey(r => r.TenantId).OnDelete(DeleteBehavior.Restrict);
         builder.HasMany(r => r.Metrics).WithOne().HasForeignKey(m => m.RunId).OnDelete(DeleteBehavior.Cascade);
         builder.HasMany(r => r.Curve).WithOne().HasForeignKey(c => c.RunId).OnDelete(DeleteBehavior.Cascade);
     }

@@ -11,10 +11,10 @@ internal static class ValueConversions
         a => a.ToArray());
 
     /// <summary>Stores an int[] as comma-separated text, the same on every provider.</summary>
-    public static PropertyBuilder<int[]> HasCommaSeparatedConversion(this PropertyBuilder<int[]> property) =>
+    public static PropertyBuilder<int[]> HasCommaSeparatedConversion(this PropertyBuilder<int[]> property, int maxLength = 2048) =>
         property.HasConversion(
                 v => string.Join(',', v),
                 v => v.Length == 0 ? Array.Empty<int>() : v.Split(',', StringSplitOptions.None).Select(int.Parse).ToArray(),
                 s_intArrayComparer)
-            .HasMaxLength(2048);
+            .HasMaxLength(maxLength);
 }

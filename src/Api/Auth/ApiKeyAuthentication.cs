@@ -1,0 +1,173 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+
+namespace Api.Auth;
+
+/// <summary>Claims of an authenticated API key.</summary>
+public static class ApiKeyClaims
+{
+    public const string Scheme = "ApiKey";
+    public const string Header = "X-Api-Key";
+    public const string TenantId = "tenant_id";
+    public const string TenantName = "tenant_name";
+    public const string KeyId = "key_id";
+    public const string AdminRole = "admin";
+    public const string AdminPolicy = "Admin";
+
+    public static Guid? Tenant(this ClaimsPrincipal user) =>
+        Guid.TryParse(user.FindFirstValue(TenantId), out Guid id) ? id : null;
+}
+
+/// <summary>A verified key: what a request may act as.</summary>
+public sealed record ApiKeyIdentity(Guid KeyId, string KeyName, Guid TenantId, string TenantName, bool IsAdmin);
+
+/// <summary>Looks keys up by their hash, remembering verified ones for <see cref="AuthOptions.KeyCacheDuration"/>.</summary>
+public sealed class ApiKeyVerifier(IServiceScopeFactory scopes, IMemoryCache cache, IOptions<AuthOptions> options)
+{
+    public async Task<ApiKeyIdentity?> VerifyAsync(string secret, CancellationToken cancellationToken)
+    {
+        string hash = ApiKey.HashOf(secret);
+        string cacheKey = "api-key:" + hash;
+        if (cache.TryGetValue(cacheKey, out ApiKeyIdentity? known))
+        {
+            return known;
+        }
+        await using AsyncServiceScope scope = scopes.CreateAsyncScope();
+        AppDbContext db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        ApiKeyIdentity? identity = await (
+            from k in db.ApiKeys.AsNoTracking()
+            join t in db.Tenants.AsNoTracking() on k.TenantId equals t.Id
+            where k.Hash == hash && k.RevokedAt == null
+            select new ApiKeyIdentity(k.Id, k.Name, t.Id, t.Name, k.IsAdmin)).SingleOrDefaultAsync(cancellationToken);
+        // Unknown keys are remembered briefly too, so a flood of bad keys does not reach the database each time.
+        cache.Set(cacheKey, identity, identity is null ? TimeSpan.FromSeconds(2) : options.Value.KeyCacheDuration);
+        return identity;
+    }
+
+    /// <summary>Forgets a key in this process (after revocation).</summary>
+    public void Forget(string hash) => cache.Remove("api-key:" + hash);
+}
+
+/// <summary>
+/// Authenticates the <c>X-Api-Key</c> header (gRPC: the <c>x-api-key</c> metadata). The browser pages
+/// (<c>/swagger</c>, <c>/hangfire</c>) also take the key as the password of HTTP Basic authentication, so a
+/// browser can open them; their challenge asks for it.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyVerifier verifier)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? secret = Request.Headers[ApiKeyClaims.Header].FirstOrDefault();
+        if (string.IsNullOrEmpty(secret) && IsBrowserPage(Request.Path))
+        {
+            secret = BasicPassword(Request.Headers.Authorization.FirstOrDefault());
+        }
+        if (string.IsNullOrEmpty(secret))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        ApiKeyIdentity? identity = await verifier.VerifyAsync(secret, Context.RequestAborted);
+        if (identity is null)
+        {
+            return AuthenticateResult.Fail("The API key is unknown or revoked.");
+        }
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.Name, identity.KeyName),
+            new(ApiKeyClaims.KeyId, identity.KeyId.ToString()),
+            new(ApiKeyClaims.TenantId, identity.TenantId.ToString()),
+            new(ApiKeyClaims.TenantName, identity.TenantName),
+        };
+        if (identity.IsAdmin)
+        {
+            claims.Add(new Claim(ClaimTypes.Role, ApiKeyClaims.AdminRole));
+        }
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, ApiKeyClaims.Scheme));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, ApiKeyClaims.Scheme));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        bool sent = Request.Headers.ContainsKey(ApiKeyClaims.Header);
+        string detail = sent
+            ? "The API key is unknown or revoked."
+            : $"Send an API key in the {ApiKeyClaims.Header} header.";
+        if (IsGrpc(Request))
+        {
+            return WriteGrpcStatusAsync(Response, 16, detail);
+        }
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = IsBrowserPage(Request.Path)
+            ? "Basic realm=\"training-service (any user name, the API key as password)\", charset=\"UTF-8\""
+            : $"ApiKey header=\"{ApiKeyClaims.Header}\"";
+        return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthenticated.", detail: detail)
+            .ExecuteAsync(Context);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        const string detail = "This operation needs an admin key.";
+        if (IsGrpc(Request))
+        {
+            return WriteGrpcStatusAsync(Response, 7, detail);
+        }
+        return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden.", detail: detail).ExecuteAsync(Context);
+    }
+
+    public static bool IsBrowserPage(PathString path) =>
+        path.StartsWithSegments("/swagger") || path.StartsWithSegments("/hangfire");
+
+    private static bool IsGrpc(HttpRequest request) =>
+        request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+
+    /// <summary>A trailers-only gRPC response, so clients see the status code and message (not a bare HTTP 401).</summary>
+    private static Task WriteGrpcStatusAsync(HttpResponse response, int status, string message)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        response.Headers["grpc-status"] = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        return Task.CompletedTask;
+    }
+
+    private static string? BasicPassword(string? authorization)
+    {
+        if (!AuthenticationHeaderValue.TryParse(authorization, out AuthenticationHeaderValue? header)
+            || !string.Equals(header.Scheme, "Basic", StringComparison.OrdinalIgnoreCase) || header.Parameter is null)
+        {
+            return null;
+        }
+        try
+        {
+            string decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header.Parameter));
+            int colon = decoded.IndexOf(':', StringComparison.Ordinal);
+            return colon < 0 ? null : decoded[(colon + 1)..];
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>The request's tenant, from its key. Requests without a key see no tenant's rows.</summary>
+internal sealed class HttpTenantScope(IHttpContextAccessor http) : ITenantScope
+{
+    public Guid? TenantId => http.HttpContext is { } context
+        ? context.User.Tenant() ?? Guid.Empty
+        : null;
+}
+
+/// <summary>The tenant of the current request, for handlers that create tenant-owned rows.</summary>
+public sealed class CurrentTenant(IHttpContextAccessor http)
+{
+    public Guid Id => http.HttpContext?.User.Tenant()
+        ?? throw new InvalidOperationException("No authenticated tenant in this request.");
+}

@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+
+namespace Api.Auth;
+
+internal static class AuthExtensions
+{
+    /// <summary>API keys: every endpoint needs one unless it allows anonymous access (health probes).</summary>
+    public static IHostApplicationBuilder AddApiKeys(this IHostApplicationBuilder builder)
+    {
+        IServiceCollection services = builder.Services;
+        services.Configure<AuthOptions>(builder.Configuration.GetSection(AuthOptions.SectionName));
+        services.AddHttpContextAccessor();
+        services.AddMemoryCache();
+        services.AddSingleton<ApiKeyVerifier>();
+        services.AddScoped<ITenantScope, HttpTenantScope>();
+        services.AddScoped<CurrentTenant>();
+        services.AddScoped<ApiKeyBootstrap>();
+        services.AddAuthentication(ApiKeyClaims.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null);
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyClaims.Scheme).RequireAuthenticatedUser().Build())
+            .AddPolicy(ApiKeyClaims.AdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyClaims.Scheme).RequireRole(ApiKeyClaims.AdminRole));
+        return builder;
+    }
+
+    /// <summary>
+    /// Swagger UI and the OpenAPI document need a key outside Development (a browser is asked for it as a
+    /// Basic password); the Hangfire dashboard checks for an admin key itself.
+    /// </summary>
+    public static IApplicationBuilder UseBrowserPageProtection(this WebApplication app)
+    {
+        bool development = app.Environment.IsDevelopment();
+        return app.Use(async (context, next) =>
+        {
+            if (!development && context.Request.Path.StartsWithSegments("/swagger") && context.User.Identity?.IsAuthenticated != true)
+            {
+                await context.ChallengeAsync(ApiKeyClaims.Scheme);
+                return;
+            }
+            if (context.Request.Path.StartsWithSegments("/hangfire") && context.User.Identity?.IsAuthenticated != true
+                && !(development && IsLoopback(context)))
+            {
+                // Hangfire answers 401 without a challenge; ask the browser for the key instead.
+                await context.ChallengeAsync(ApiKeyClaims.Scheme);
+                return;
+            }
+            await next(context);
+        });
+    }
+
+    private static bool IsLoopback(HttpContext context) =>
+        context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip);
+
+    /// <summary>Stores the bootstrap key or creates the local one; see <see cref="ApiKeyBootstrap"/>.</summary>
+    public static async Task BootstrapApiKeysAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using AsyncServiceScope scope = services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<ApiKeyBootstrap>().RunAsync(cancellationToken);
+    }
+}

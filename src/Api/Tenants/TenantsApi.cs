@@ -1,0 +1,141 @@
+using System.Security.Claims;
+using Api.Auth;
+
+namespace Api.Tenants;
+
+public sealed record TenantResponse(Guid Id, string Name, DateTime CreatedAt, int Keys);
+
+public sealed record CreateTenantRequest(string? Name);
+
+public sealed record ApiKeyResponse(Guid Id, Guid TenantId, string Name, string Prefix, bool IsAdmin, DateTime CreatedAt, DateTime? RevokedAt)
+{
+    public static ApiKeyResponse From(ApiKey k) => new(k.Id, k.TenantId, k.Name, k.Prefix, k.IsAdmin, k.CreatedAt, k.RevokedAt);
+}
+
+/// <summary>A new key: <see cref="Key"/> is shown only in this response; the service keeps its hash.</summary>
+public sealed record CreatedApiKeyResponse(Guid Id, Guid TenantId, string Name, string Prefix, bool IsAdmin, DateTime CreatedAt, string Key);
+
+public sealed record CreateApiKeyRequest(string? Name, bool IsAdmin = false);
+
+public sealed record WhoAmIResponse(Guid TenantId, string TenantName, Guid KeyId, string KeyName, bool IsAdmin);
+
+/// <summary>Tenants and API keys (admin keys only), and <c>GET /me</c> for any key.</summary>
+public static class TenantsApi
+{
+    public static RouteGroupBuilder MapTenantsApi(this RouteGroupBuilder api)
+    {
+        api.MapGet("/me", WhoAmI).WithTags("Tenants").WithName("WhoAmI").WithSummary("The tenant and key this request authenticates as");
+
+        RouteGroupBuilder group = api.MapGroup("/tenants").WithTags("Tenants").RequireAuthorization(ApiKeyClaims.AdminPolicy)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        group.MapGet("/", ListAsync).WithName("ListTenants").WithSummary("List tenants (admin)");
+        group.MapPost("/", CreateAsync).WithName("CreateTenant").WithSummary("Create a tenant (admin)")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{id:guid}/keys", ListKeysAsync).WithName("ListApiKeys")
+            .WithSummary("List a tenant's API keys, without their secrets (admin)").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id:guid}/keys", CreateKeyAsync).WithName("CreateApiKey")
+            .WithSummary("Create an API key for a tenant (admin); the key is shown once, in this response")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{id:guid}/keys/{keyId:guid}", RevokeKeyAsync).WithName("RevokeApiKey")
+            .WithSummary("Revoke an API key (admin); other Api replicas stop accepting it within Auth:KeyCacheDuration")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        return group;
+    }
+
+    public static Ok<WhoAmIResponse> WhoAmI(ClaimsPrincipal user) => TypedResults.Ok(new WhoAmIResponse(
+        user.Tenant()!.Value, user.FindFirstValue(ApiKeyClaims.TenantName)!, Guid.Parse(user.FindFirstValue(ApiKeyClaims.KeyId)!),
+        user.Identity!.Name!, user.IsInRole(ApiKeyClaims.AdminRole)));
+
+    public static async Task<Ok<List<TenantResponse>>> ListAsync(AppDbContext db, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await db.Tenants.AsNoTracking().OrderBy(t => t.Name)
+            .Select(t => new TenantResponse(t.Id, t.Name, t.CreatedAt, db.ApiKeys.Count(k => k.TenantId == t.Id && k.RevokedAt == null)))
+            .ToListAsync(cancellationToken));
+
+    public static async Task<Created<TenantResponse>> CreateAsync(
+        CreateTenantRequest request, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var rules = new Rules();
+        Tenant.ValidateName(rules, "name", request.Name);
+        rules.ThrowIfInvalid();
+        if (await db.Tenants.AnyAsync(t => t.Name == request.Name, cancellationToken))
+        {
+            throw new ConflictException($"A tenant named '{request.Name}' already exists.");
+        }
+        var tenant = new Tenant { Id = Guid.CreateVersion7(), Name = request.Name!, CreatedAt = clock.GetUtcNow().UtcDateTime };
+        db.Tenants.Add(tenant);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            throw new ConflictException($"A tenant named '{request.Name}' already exists.");
+        }
+        return TypedResults.Created($"/api/v1/tenants/{tenant.Id}/keys", new TenantResponse(tenant.Id, tenant.Name, tenant.CreatedAt, 0));
+    }
+
+    public static async Task<Ok<List<ApiKeyResponse>>> ListKeysAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    {
+        await RequireTenantAsync(db, id, cancellationToken);
+        List<ApiKey> keys = await db.ApiKeys.AsNoTracking().Where(k => k.TenantId == id).OrderBy(k => k.CreatedAt).ThenBy(k => k.Id)
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(keys.Select(ApiKeyResponse.From).ToList());
+    }
+
+    public static async Task<Created<CreatedApiKeyResponse>> CreateKeyAsync(
+        Guid id, CreateApiKeyRequest request, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var rules = new Rules();
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            rules.Add("name", "is required (what the key is for, e.g. 'ci').");
+        }
+        else if (request.Name.Length > ApiKey.MaxNameLength)
+        {
+            rules.Add("name", $"must be at most {ApiKey.MaxNameLength} characters.");
+        }
+        rules.ThrowIfInvalid();
+        await RequireTenantAsync(db, id, cancellationToken);
+        string secret = ApiKey.NewSecret();
+        var key = new ApiKey
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = id,
+            Name = request.Name!.Trim(),
+            Hash = ApiKey.HashOf(secret),
+            Prefix = ApiKey.PrefixOf(secret),
+            IsAdmin = request.IsAdmin,
+            CreatedAt = clock.GetUtcNow().UtcDateTime,
+        };
+        db.ApiKeys.Add(key);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created($"/api/v1/tenants/{id}/keys",
+            new CreatedApiKeyResponse(key.Id, key.TenantId, key.Name, key.Prefix, key.IsAdmin, key.CreatedAt, secret));
+    }
+
+    public static async Task<NoContent> RevokeKeyAsync(
+        Guid id, Guid keyId, ClaimsPrincipal user, AppDbContext db, ApiKeyVerifier verifier, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        ApiKey key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId && k.TenantId == id, cancellationToken)
+            ?? throw new NotFoundException("API key", keyId);
+        if (user.FindFirstValue(ApiKeyClaims.KeyId) == keyId.ToString())
+        {
+            throw new ConflictException("A key cannot revoke itself; use another admin key.");
+        }
+        if (key.RevokedAt is null)
+        {
+            key.RevokedAt = clock.GetUtcNow().UtcDateTime;
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        verifier.Forget(key.Hash);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task RequireTenantAsync(AppDbContext db, Guid id, CancellationToken cancellationToken)
+    {
+        if (!await db.Tenants.AnyAsync(t => t.Id == id, cancellationToken))
+        {
+            throw new NotFoundException("Tenant", id);
+        }
+    }
+}
