@@ -7,14 +7,16 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using TrainingService.Sdk;
 using V1 = TrainingService.Sdk.V1;
 
-// Usage: dotnet run --project examples/TrainAndFetch -- [idx-folder] [grpc-address] [--budget MS] [--profile NAME]
+// Usage: dotnet run --project examples/TrainAndFetch -- [idx-folder] [grpc-address] [--budget MS] [--profile NAME] [--api-key KEY]
 // Defaults: samples/fashion-mnist-small of this repository and http://localhost:5001 (the Api's Grpc:Port).
+// The API key: --api-key, else TRAINING_API_KEY, else the key the embedded default wrote to src/Api/data/api-key.txt.
 // --budget: latency budget in ms for the variant to fetch (default: the median latency of the run's variants
 //           on the device). --profile NAME: time every variant on this machine first (device profile NAME,
 //           created if missing) and select on that profile instead of the built-in one.
 var positional = new List<string>();
 double? budgetMs = null;
 string? profileName = null;
+string? apiKey = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -24,6 +26,9 @@ for (int i = 0; i < args.Length; i++)
             break;
         case "--profile" when i + 1 < args.Length:
             profileName = args[++i];
+            break;
+        case "--api-key" when i + 1 < args.Length:
+            apiKey = args[++i];
             break;
         default:
             positional.Add(args[i]);
@@ -35,7 +40,14 @@ string address = positional.Count > 1 ? positional[1] : Environment.GetEnvironme
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
 
-using TrainingClient client = TrainingClient.Create(address);
+apiKey ??= Environment.GetEnvironmentVariable(TrainingClient.ApiKeyEnvironmentVariable);
+string localKeyFile = Path.Combine(RepositoryRoot(), "src", "Api", "data", "api-key.txt");
+if (apiKey is null && File.Exists(localKeyFile))
+{
+    apiKey = File.ReadAllText(localKeyFile).Trim();
+    Console.WriteLine($"Using the embedded default's local API key ({localKeyFile}).");
+}
+using TrainingClient client = TrainingClient.Create(address, new TrainingClientOptions { ApiKey = apiKey });
 Console.WriteLine($"Uploading {folder} to {address} ...");
 V1.Dataset dataset = await client.UploadDatasetAsync(Path.GetFileName(Path.GetFullPath(folder)), folder,
     new Progress<UploadProgress>(p => Console.Write($"\r  {p.SentBytes / 1024} KiB sent")), cancel.Token);
