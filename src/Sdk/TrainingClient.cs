@@ -1,8 +1,10 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using JobSpec = Domain.Jobs.JobSpec;
 using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client.Configuration;
 
@@ -174,9 +176,26 @@ public sealed class TrainingClient : IDisposable
     public async Task<Dataset> GetDatasetAsync(Guid id, CancellationToken cancellationToken = default) =>
         await _datasets.GetDatasetAsync(new GetDatasetRequest { Id = id.ToString() }, cancellationToken: cancellationToken);
 
-    /// <summary>Lists datasets, newest first.</summary>
-    public async Task<ListDatasetsResponse> ListDatasetsAsync(int offset = 0, int limit = 50, CancellationToken cancellationToken = default) =>
-        await _datasets.ListDatasetsAsync(new ListDatasetsRequest { Offset = offset, Limit = limit }, cancellationToken: cancellationToken);
+    /// <summary>
+    /// Lists datasets, newest first; with <paramref name="createdAfter"/> and <paramref name="createdBefore"/> only those
+    /// created in that window (start inclusive, end exclusive; either may be left open). A start later than the end
+    /// is <see cref="StatusCode.InvalidArgument"/> naming <c>createdBefore</c>.
+    /// </summary>
+    public async Task<ListDatasetsResponse> ListDatasetsAsync(
+        int offset = 0, int limit = 50, DateTimeOffset? createdAfter = null, DateTimeOffset? createdBefore = null,
+        CancellationToken cancellationToken = default) =>
+        await _datasets.ListDatasetsAsync(new ListDatasetsRequest
+        {
+            Offset = offset,
+            Limit = limit,
+            CreatedAfter = ToTimestamp(createdAfter),
+            CreatedBefore = ToTimestamp(createdBefore),
+        }, cancellationToken: cancellationToken);
+
+    /// <summary>Lists datasets, newest first (the 1.0 signature; see the overload with a creation-time window).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public Task<ListDatasetsResponse> ListDatasetsAsync(int offset, int limit, CancellationToken cancellationToken) =>
+        ListDatasetsAsync(offset, limit, null, null, cancellationToken);
 
     // ---------------------------------------------------------------------------------------------- jobs
 
@@ -202,16 +221,28 @@ public sealed class TrainingClient : IDisposable
     public async Task<Job> GetJobAsync(Guid id, CancellationToken cancellationToken = default) =>
         await _jobs.GetJobAsync(new GetJobRequest { Id = id.ToString() }, cancellationToken: cancellationToken);
 
-    /// <summary>Lists jobs, newest first, optionally by status and dataset.</summary>
+    /// <summary>
+    /// Lists jobs, newest first, optionally by status, dataset and creation time (<paramref name="createdAfter"/>
+    /// inclusive, <paramref name="createdBefore"/> exclusive; a start later than the end is
+    /// <see cref="StatusCode.InvalidArgument"/> naming <c>createdBefore</c>).
+    /// </summary>
     public async Task<ListJobsResponse> ListJobsAsync(
-        JobStatus status = JobStatus.Unspecified, Guid? datasetId = null, int offset = 0, int limit = 50, CancellationToken cancellationToken = default) =>
+        JobStatus status = JobStatus.Unspecified, Guid? datasetId = null, int offset = 0, int limit = 50,
+        DateTimeOffset? createdAfter = null, DateTimeOffset? createdBefore = null, CancellationToken cancellationToken = default) =>
         await _jobs.ListJobsAsync(new ListJobsRequest
         {
             Status = status,
             DatasetId = datasetId?.ToString() ?? "",
             Offset = offset,
             Limit = limit,
+            CreatedAfter = ToTimestamp(createdAfter),
+            CreatedBefore = ToTimestamp(createdBefore),
         }, cancellationToken: cancellationToken);
+
+    /// <summary>Lists jobs, newest first, by status and dataset (the 1.0 signature; see the overload with a creation-time window).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public Task<ListJobsResponse> ListJobsAsync(JobStatus status, Guid? datasetId, int offset, int limit, CancellationToken cancellationToken) =>
+        ListJobsAsync(status, datasetId, offset, limit, null, null, cancellationToken);
 
     /// <summary>Cancels a job (not retried: a repeated cancel of a job that is now cancelled is FAILED_PRECONDITION).</summary>
     public async Task<Job> CancelJobAsync(Guid id, CancellationToken cancellationToken = default) =>
@@ -270,16 +301,29 @@ public sealed class TrainingClient : IDisposable
     public async Task<Run> GetRunAsync(Guid id, CancellationToken cancellationToken = default) =>
         await _runs.GetRunAsync(new GetRunRequest { Id = id.ToString() }, cancellationToken: cancellationToken);
 
-    /// <summary>Lists runs, newest first, optionally by job and status.</summary>
+    /// <summary>
+    /// Lists runs, newest first, optionally by job, status, dataset (runs of jobs on <paramref name="datasetId"/>) and
+    /// start time (<paramref name="startedAfter"/> inclusive, <paramref name="startedBefore"/> exclusive; a start later
+    /// than the end is <see cref="StatusCode.InvalidArgument"/> naming <c>startedBefore</c>).
+    /// </summary>
     public async Task<ListRunsResponse> ListRunsAsync(
-        Guid? jobId = null, RunStatus status = RunStatus.Unspecified, int offset = 0, int limit = 50, CancellationToken cancellationToken = default) =>
+        Guid? jobId = null, RunStatus status = RunStatus.Unspecified, int offset = 0, int limit = 50, Guid? datasetId = null,
+        DateTimeOffset? startedAfter = null, DateTimeOffset? startedBefore = null, CancellationToken cancellationToken = default) =>
         await _runs.ListRunsAsync(new ListRunsRequest
         {
             JobId = jobId?.ToString() ?? "",
             Status = status,
             Offset = offset,
             Limit = limit,
+            DatasetId = datasetId?.ToString() ?? "",
+            StartedAfter = ToTimestamp(startedAfter),
+            StartedBefore = ToTimestamp(startedBefore),
         }, cancellationToken: cancellationToken);
+
+    /// <summary>Lists runs, newest first, by job and status (the 1.0 signature; see the overload with dataset and start-time filters).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public Task<ListRunsResponse> ListRunsAsync(Guid? jobId, RunStatus status, int offset, int limit, CancellationToken cancellationToken) =>
+        ListRunsAsync(jobId, status, offset, limit, null, null, null, cancellationToken);
 
     /// <summary>Gets a run's accuracy-versus-rank curve (empty until the run has finished).</summary>
     public async Task<Curve> GetCurveAsync(Guid runId, CancellationToken cancellationToken = default) =>
@@ -471,6 +515,8 @@ public sealed class TrainingClient : IDisposable
             // Another profiler created it meanwhile: the same outcome.
         }
     }
+
+    private static Timestamp? ToTimestamp(DateTimeOffset? value) => value is { } v ? Timestamp.FromDateTimeOffset(v) : null;
 
     /// <summary>Disposes the channel when this client created it.</summary>
     public void Dispose() => _ownedChannel?.Dispose();

@@ -18,6 +18,26 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
             operation => Assert.False(string.IsNullOrWhiteSpace(operation.Value.GetProperty("summary").GetString()), operation.Name));
     }
 
+    [Theory]
+    [InlineData("/api/v1/datasets", "createdAfter", "createdBefore")]
+    [InlineData("/api/v1/jobs", "createdAfter", "createdBefore")]
+    [InlineData("/api/v1/runs", "startedAfter", "startedBefore")]
+    public async Task SwaggerDocument_ListTimeFilters_AreDescribedDateTimeQueryParameters(string path, string after, string before)
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement list = document.GetProperty("paths").GetProperty(path).GetProperty("get");
+        Dictionary<string, JsonElement> parameters = list.GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        foreach (string name in new[] { after, before })
+        {
+            Assert.Equal("query", parameters[name].GetProperty("in").GetString());
+            Assert.Equal("date-time", parameters[name].GetProperty("schema").GetProperty("format").GetString());
+            Assert.False(string.IsNullOrWhiteSpace(parameters[name].GetProperty("description").GetString()), name);
+        }
+        Assert.Contains(before, list.GetProperty("description").GetString());
+        Assert.True(list.GetProperty("responses").TryGetProperty("400", out _));
+    }
+
     [Fact]
     public async Task SwaggerUi_IsServed()
     {

@@ -1,3 +1,5 @@
+using System.ComponentModel;
+
 namespace Api.Datasets;
 
 /// <summary>Dataset as returned by the API.</summary>
@@ -30,7 +32,10 @@ public static class DatasetsApi
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         group.MapGet("/{id:guid}", GetAsync).WithName("GetDataset").WithSummary("Get a dataset").ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("List datasets, newest first");
+        group.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("List datasets, newest first")
+            .WithDescription("Optionally only those created in a window: `createdAfter` <= createdAt < `createdBefore` (ISO-8601; "
+                + "without an offset a time is UTC). A start later than the end is a 400 naming `createdBefore`.")
+            .ProducesValidationProblem();
         return group;
     }
 
@@ -47,11 +52,26 @@ public static class DatasetsApi
         return TypedResults.Ok(DatasetResponse.From(dataset));
     }
 
-    public static async Task<Ok<Page<DatasetResponse>>> ListAsync(AppDbContext db, CancellationToken cancellationToken, int offset = 0, int limit = 50)
+    public static async Task<Ok<Page<DatasetResponse>>> ListAsync(
+        AppDbContext db, CancellationToken cancellationToken, int offset = 0, int limit = 50,
+        [Description(TimeWindow.AfterDescription)] DateTimeOffset? createdAfter = null,
+        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? createdBefore = null)
     {
-        (offset, limit) = Paging.Clamp(offset, limit);
-        int total = await db.Datasets.CountAsync(cancellationToken);
-        List<Dataset> items = await db.Datasets.AsNoTracking().OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id)
+        var rules = new Rules();
+        (offset, limit) = Paging.Clamp(rules, offset, limit);
+        TimeWindow created = TimeWindow.Check(rules, "createdAfter", createdAfter, "createdBefore", createdBefore);
+        rules.ThrowIfInvalid();
+        IQueryable<Dataset> query = db.Datasets.AsNoTracking();
+        if (created.From is { } from)
+        {
+            query = query.Where(d => d.CreatedAt >= from);
+        }
+        if (created.Before is { } before)
+        {
+            query = query.Where(d => d.CreatedAt < before);
+        }
+        int total = await query.CountAsync(cancellationToken);
+        List<Dataset> items = await query.OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id)
             .Skip(offset).Take(limit).ToListAsync(cancellationToken);
         return TypedResults.Ok(new Page<DatasetResponse>(items.Select(DatasetResponse.From).ToList(), total, offset, limit));
     }
@@ -64,9 +84,16 @@ internal static class Paging
     public static (int Offset, int Limit) Clamp(int offset, int limit)
     {
         var rules = new Rules();
+        (offset, limit) = Clamp(rules, offset, limit);
+        rules.ThrowIfInvalid();
+        return (offset, limit);
+    }
+
+    /// <summary>Adds paging violations to <paramref name="rules"/>, so a list reports them with its other filters' at once.</summary>
+    public static (int Offset, int Limit) Clamp(Rules rules, int offset, int limit)
+    {
         rules.Range("offset", offset, 0, int.MaxValue);
         rules.Range("limit", limit, 1, MaxLimit);
-        rules.ThrowIfInvalid();
         return (offset, limit);
     }
 }

@@ -64,7 +64,8 @@ internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext 
 
     public override async Task<V1.ListDatasetsResponse> ListDatasets(V1.ListDatasetsRequest request, ServerCallContext context)
     {
-        Page<DatasetResponse> page = (await DatasetsApi.ListAsync(db, context.CancellationToken, request.Offset, GrpcMapping.Limit(request.Limit))).Value!;
+        Page<DatasetResponse> page = (await DatasetsApi.ListAsync(db, context.CancellationToken, request.Offset, GrpcMapping.Limit(request.Limit),
+            GrpcMapping.FromTimestamp(request.CreatedAfter, "createdAfter"), GrpcMapping.FromTimestamp(request.CreatedBefore, "createdBefore"))).Value!;
         var response = new V1.ListDatasetsResponse { Total = page.Total, Offset = page.Offset, Limit = page.Limit };
         response.Items.AddRange(page.Items.Select(GrpcMapping.ToMessage));
         return response;

@@ -18,6 +18,23 @@ internal static class GrpcMapping
 
     public static Timestamp ToTimestamp(DateTime value) => Timestamp.FromDateTime(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 
+    /// <summary>An optional time filter: unset is null; a timestamp outside 0001-01-01..9999-12-31 is a violation of <paramref name="field"/>.</summary>
+    public static DateTimeOffset? FromTimestamp(Timestamp? value, string field)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        try
+        {
+            return value.ToDateTimeOffset();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new DomainValidationException(field, $"is not a valid timestamp (seconds {value.Seconds}, nanos {value.Nanos}).");
+        }
+    }
+
     /// <summary>0 means the REST default.</summary>
     public static int Limit(int limit) => limit == 0 ? DefaultLimit : limit;
 

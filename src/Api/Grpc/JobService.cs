@@ -50,7 +50,8 @@ internal sealed class JobService(JobSubmissions jobs, AppDbContext db, IOptions<
     {
         Guid? datasetId = GrpcErrors.ParseOptionalId(request.DatasetId, "datasetId");
         Page<JobResponse> page = (await JobsApi.ListAsync(db, context.CancellationToken,
-            GrpcMapping.FromMessage(request.Status), datasetId, request.Offset, GrpcMapping.Limit(request.Limit))).Value!;
+            GrpcMapping.FromMessage(request.Status), datasetId, request.Offset, GrpcMapping.Limit(request.Limit),
+            GrpcMapping.FromTimestamp(request.CreatedAfter, "createdAfter"), GrpcMapping.FromTimestamp(request.CreatedBefore, "createdBefore"))).Value!;
         var response = new V1.ListJobsResponse { Total = page.Total, Offset = page.Offset, Limit = page.Limit };
         response.Items.AddRange(page.Items.Select(GrpcMapping.ToMessage));
         return response;

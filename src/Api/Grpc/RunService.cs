@@ -18,8 +18,10 @@ internal sealed class RunService(AppDbContext db) : V1.RunService.RunServiceBase
     public override async Task<V1.ListRunsResponse> ListRuns(V1.ListRunsRequest request, ServerCallContext context)
     {
         Guid? jobId = GrpcErrors.ParseOptionalId(request.JobId, "jobId");
+        Guid? datasetId = GrpcErrors.ParseOptionalId(request.DatasetId, "datasetId");
         Page<RunResponse> page = (await RunsApi.ListAsync(db, context.CancellationToken,
-            jobId, GrpcMapping.FromMessage(request.Status), request.Offset, GrpcMapping.Limit(request.Limit))).Value!;
+            jobId, GrpcMapping.FromMessage(request.Status), request.Offset, GrpcMapping.Limit(request.Limit), datasetId,
+            GrpcMapping.FromTimestamp(request.StartedAfter, "startedAfter"), GrpcMapping.FromTimestamp(request.StartedBefore, "startedBefore"))).Value!;
         var response = new V1.ListRunsResponse { Total = page.Total, Offset = page.Offset, Limit = page.Limit };
         response.Items.AddRange(page.Items.Select(GrpcMapping.ToMessage));
         return response;

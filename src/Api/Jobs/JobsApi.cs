@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json;
 using Api.Datasets;
 using Worker.Jobs;
@@ -34,7 +35,10 @@ public static class JobsApi
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/{id:guid}", GetAsync).WithName("GetJob").WithSummary("Get a job's status, progress and latest metrics")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("List jobs, newest first, by status and dataset");
+        group.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("List jobs, newest first, by status, dataset and creation time")
+            .WithDescription("Every filter is optional. `createdAfter` <= createdAt < `createdBefore` (ISO-8601; without an offset a time is UTC); "
+                + "a start later than the end is a 400 naming `createdBefore`.")
+            .ProducesValidationProblem();
         group.MapPost("/{id:guid}/cancel", CancelAsync).WithName("CancelJob")
             .WithSummary("Cancel a job; a running training stops within a few seconds")
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -63,10 +67,23 @@ public static class JobsApi
     }
 
     public static async Task<Ok<Page<JobResponse>>> ListAsync(
-        AppDbContext db, CancellationToken cancellationToken, JobStatus? status = null, Guid? datasetId = null, int offset = 0, int limit = 50)
+        AppDbContext db, CancellationToken cancellationToken, JobStatus? status = null, Guid? datasetId = null, int offset = 0, int limit = 50,
+        [Description(TimeWindow.AfterDescription)] DateTimeOffset? createdAfter = null,
+        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? createdBefore = null)
     {
-        (offset, limit) = Paging.Clamp(offset, limit);
+        var rules = new Rules();
+        (offset, limit) = Paging.Clamp(rules, offset, limit);
+        TimeWindow created = TimeWindow.Check(rules, "createdAfter", createdAfter, "createdBefore", createdBefore);
+        rules.ThrowIfInvalid();
         IQueryable<Job> query = db.Jobs.AsNoTracking();
+        if (created.From is { } from)
+        {
+            query = query.Where(j => j.CreatedAt >= from);
+        }
+        if (created.Before is { } before)
+        {
+            query = query.Where(j => j.CreatedAt < before);
+        }
         if (status is not null)
         {
             query = query.Where(j => j.Status == status);

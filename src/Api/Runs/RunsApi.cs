@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Api.Datasets;
 using Api.Jobs;
 using Api.Variants;
@@ -20,7 +21,10 @@ public static class RunsApi
         RouteGroupBuilder group = api.MapGroup("/runs").WithTags("Runs");
         group.MapGet("/{id:guid}", GetAsync).WithName("GetRun").WithSummary("Get a run with its per-epoch metrics")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapGet("/", ListAsync).WithName("ListRuns").WithSummary("List runs, newest first, by job and status");
+        group.MapGet("/", ListAsync).WithName("ListRuns").WithSummary("List runs, newest first, by job, dataset, status and start time")
+            .WithDescription("Every filter is optional. `datasetId`: runs of jobs on that dataset. `startedAfter` <= startedAt < `startedBefore` "
+                + "(ISO-8601; without an offset a time is UTC); a start later than the end is a 400 naming `startedBefore`.")
+            .ProducesValidationProblem();
         group.MapGet("/{id:guid}/curve", GetCurveAsync).WithName("GetRunCurve")
             .WithSummary("Accuracy versus rank fraction (empty until the run has finished)")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -64,13 +68,31 @@ public static class RunsApi
     }
 
     public static async Task<Ok<Page<RunResponse>>> ListAsync(
-        AppDbContext db, CancellationToken cancellationToken, Guid? jobId = null, RunStatus? status = null, int offset = 0, int limit = 50)
+        AppDbContext db, CancellationToken cancellationToken, Guid? jobId = null, RunStatus? status = null, int offset = 0, int limit = 50,
+        [Description("Only runs of jobs on this dataset.")] Guid? datasetId = null,
+        [Description(TimeWindow.AfterDescription)] DateTimeOffset? startedAfter = null,
+        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? startedBefore = null)
     {
-        (offset, limit) = Paging.Clamp(offset, limit);
+        var rules = new Rules();
+        (offset, limit) = Paging.Clamp(rules, offset, limit);
+        TimeWindow started = TimeWindow.Check(rules, "startedAfter", startedAfter, "startedBefore", startedBefore);
+        rules.ThrowIfInvalid();
         IQueryable<Run> query = db.Runs.AsNoTracking();
         if (jobId is not null)
         {
             query = query.Where(r => r.JobId == jobId);
+        }
+        if (datasetId is not null)
+        {
+            query = query.Where(r => db.Jobs.Any(j => j.Id == r.JobId && j.DatasetId == datasetId));
+        }
+        if (started.From is { } from)
+        {
+            query = query.Where(r => r.StartedAt >= from);
+        }
+        if (started.Before is { } before)
+        {
+            query = query.Where(r => r.StartedAt < before);
         }
         if (status is not null)
         {
