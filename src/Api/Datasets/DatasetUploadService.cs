@@ -15,8 +15,13 @@ namespace Api.Datasets;
 /// commit), validated as a whole, then recorded with the dataset in one transaction. Multipart REST
 /// (<see cref="CreateAsync"/>) and the gRPC client stream (<see cref="Begin"/>, <see cref="DatasetUpload.AppendAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>,
 /// <see cref="CommitAsync"/>) share this path. Any failure deletes what was staged: no rows and no files are left behind.
+/// Content is bounded by <see cref="DatasetLimitsOptions"/>. An upload whose decoded content has the same
+/// <see cref="Dataset.ContentHash"/> as a dataset of the same tenant stores nothing and returns that dataset
+/// (<see cref="UploadedDataset.Deduplicated"/>). A new dataset gets per-class sample counts and a
+/// <see cref="SampleGrid"/> preview (<c>samples.png</c>, an artifact of kind <see cref="ArtifactKinds.DatasetSamples"/>).
 /// </summary>
-public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, TimeProvider clock, IOptions<ApiOptions> options, CurrentTenant tenant)
+public sealed class DatasetUploadService(
+    AppDbContext db, IArtifactStore store, TimeProvider clock, IOptions<ApiOptions> options, IOptions<DatasetLimitsOptions> limitOptions, CurrentTenant tenant)
 {
     public const int MaxNameLength = 200;
 
@@ -35,9 +40,11 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
     };
 
     /// <summary>Starts an upload; dispose it to delete whatever was staged and not committed.</summary>
-    public DatasetUpload Begin() => new(store, options.Value.MaxUploadBytes);
+    public DatasetUpload Begin() => new(store, options.Value.MaxUploadBytes, limitOptions.Value.MaxDecodedBytes);
 
-    public async Task<Dataset> CreateAsync(HttpRequest request, CancellationToken cancellationToken)
+    private DatasetLimitsOptions Limits => limitOptions.Value;
+
+    public async Task<UploadedDataset> CreateAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         string? boundary = request.HasFormContentType && MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
             ? HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value
@@ -78,12 +85,16 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         return await CommitAsync(upload, cancellationToken);
     }
 
-    /// <summary>Decodes, validates and stores a complete upload; throws <see cref="DomainValidationException"/> naming every bad field.</summary>
-    public async Task<Dataset> CommitAsync(DatasetUpload upload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decodes, validates and stores a complete upload, or returns the tenant's dataset with the same content;
+    /// throws <see cref="DomainValidationException"/> naming every bad field.
+    /// </summary>
+    public async Task<UploadedDataset> CommitAsync(DatasetUpload upload, CancellationToken cancellationToken)
     {
         Dictionary<string, StagedFile> files = await upload.DecodeAsync(cancellationToken);
         IReadOnlyDictionary<string, string> fields = upload.Fields;
         string format = fields.GetValueOrDefault("format")?.Trim().ToLowerInvariant() ?? DatasetFormats.Idx;
+        IReadOnlyList<string>? classNames = null;
         if (format is DatasetFormats.Csv or DatasetFormats.Zip)
         {
             var rules = new Rules();
@@ -98,12 +109,12 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
                 rules.Add(required, format == DatasetFormats.Csv ? "is required (a CSV file: feature columns and one label column)." : "is required (a ZIP of one image folder per class).");
             }
             rules.ThrowIfInvalid();
-            files = format == DatasetFormats.Csv ? ConvertCsv(upload, files) : ConvertZip(upload, files);
+            (files, classNames) = format == DatasetFormats.Csv ? ConvertCsv(upload, files) : ConvertZip(upload, files);
         }
-        return await SaveAsync(fields, files, cancellationToken);
+        return await SaveAsync(fields, files, classNames, cancellationToken);
     }
 
-    private static Dictionary<string, StagedFile> ConvertCsv(DatasetUpload upload, Dictionary<string, StagedFile> files)
+    private (Dictionary<string, StagedFile> Files, IReadOnlyList<string>? ClassNames) ConvertCsv(DatasetUpload upload, Dictionary<string, StagedFile> files)
     {
         bool? hasHeader = null;
         if (upload.Fields.GetValueOrDefault("hasHeader")?.Trim() is { Length: > 0 } text)
@@ -125,28 +136,28 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
             converted["testImages"] = upload.StageConverted();
             converted["testLabels"] = upload.StageConverted();
         }
-        CsvDataset.Convert(Open(files["data"]), hasTest ? Open(testData!) : null, options,
+        CsvConversion conversion = CsvDataset.Convert(Open(files["data"]), hasTest ? Open(testData!) : null, options, Limits,
             converted["images"].Stream, converted["labels"].Stream,
             hasTest ? converted["testImages"].Stream : null, hasTest ? converted["testLabels"].Stream : null);
-        return Flush(converted);
+        return (Flush(converted), conversion.ClassNames);
     }
 
-    private static Dictionary<string, StagedFile> ConvertZip(DatasetUpload upload, Dictionary<string, StagedFile> files)
+    private (Dictionary<string, StagedFile> Files, IReadOnlyList<string>? ClassNames) ConvertZip(DatasetUpload upload, Dictionary<string, StagedFile> files)
     {
-        (int width, int height, int channels) = ImageFolderConverter.ReadOptions(upload.Fields);
+        (int width, int height, int channels) = ImageFolderConverter.ReadOptions(upload.Fields, Limits);
         var converted = new Dictionary<string, StagedFile>(StringComparer.Ordinal)
         {
             ["images"] = upload.StageConverted(),
             ["labels"] = upload.StageConverted(),
         };
-        ImageFolderConverter.Convert(files["archive"].TempPath, width, height, channels,
+        ImageFolderConverter.Result result = ImageFolderConverter.Convert(files["archive"].TempPath, width, height, channels, Limits,
             converted["images"].Stream, converted["labels"].Stream, () =>
             {
                 converted["testImages"] = upload.StageConverted();
                 converted["testLabels"] = upload.StageConverted();
                 return (converted["testImages"].Stream, converted["testLabels"].Stream);
             });
-        return Flush(converted);
+        return (Flush(converted), result.ClassNames);
     }
 
     private static Dictionary<string, StagedFile> Flush(Dictionary<string, StagedFile> files)
@@ -172,7 +183,8 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         return name;
     }
 
-    private async Task<Dataset> SaveAsync(IReadOnlyDictionary<string, string> fields, Dictionary<string, StagedFile> files, CancellationToken cancellationToken)
+    private async Task<UploadedDataset> SaveAsync(
+        IReadOnlyDictionary<string, string> fields, Dictionary<string, StagedFile> files, IReadOnlyList<string>? classNames, CancellationToken cancellationToken)
     {
         var rules = new Rules();
         string name = CheckName(rules, fields);
@@ -195,14 +207,18 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         }
         rules.ThrowIfInvalid();
 
-        IdxSplit train = ReadSplit(files["images"], files["labels"], "images", "labels");
+        IdxSplit train = ReadSplit(files["images"], files["labels"], "images", "labels", Limits);
         IdxSplit? test = files.TryGetValue("testImages", out StagedFile? testImages)
-            ? ReadSplit(testImages, files["testLabels"], "testImages", "testLabels")
+            ? ReadSplit(testImages, files["testLabels"], "testImages", "testLabels", Limits)
             : null;
         int classes = train.MaxLabel + 1;
         if (train.DistinctLabels < 2)
         {
             rules.Add("labels", "must contain at least two classes.");
+        }
+        if (classes > Limits.MaxClasses)
+        {
+            rules.Add("labels", $"has labels up to {train.MaxLabel}, that is {classes} classes; {DatasetLimitsOptions.Describe(Limits.MaxClasses, nameof(Limits.MaxClasses))}.");
         }
         if (test is not null)
         {
@@ -217,6 +233,29 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         }
         rules.ThrowIfInvalid();
 
+        var layout = new (string Field, string FileName)[]
+        {
+            ("images", DatasetLayout.TrainImages), ("labels", DatasetLayout.TrainLabels),
+            ("testImages", DatasetLayout.TestImages), ("testLabels", DatasetLayout.TestLabels),
+        };
+        // sha256 over the decoded files' sha256s in layout order: gzip and raw uploads of the same data agree.
+        using var contentHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach ((string field, _) in layout.Where(l => files.ContainsKey(l.Field)))
+        {
+            contentHash.AppendData(Convert.FromHexString(files[field].CurrentSha256()));
+        }
+        string hash = Convert.ToHexStringLower(contentHash.GetHashAndReset());
+        // The tenant filter already applies; the explicit condition keeps a missing filter from crossing tenants.
+        // Two identical uploads racing may both be stored: a duplicate costs space, never correctness.
+        Dataset? existing = await db.Datasets.AsNoTracking()
+            .Where(d => d.TenantId == tenant.Id && d.ContentHash == hash)
+            .OrderBy(d => d.CreatedAt).ThenBy(d => d.Id)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (existing is not null)
+        {
+            return new UploadedDataset(existing, Deduplicated: true);
+        }
+
         var dataset = new Dataset
         {
             Id = Guid.CreateVersion7(),
@@ -225,32 +264,37 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
             Format = format,
             Shape = train.Shape,
             Classes = classes,
+            ClassCounts = CountClasses(train.Labels, classes),
+            TestClassCounts = test is null ? [] : CountClasses(test.Labels, classes),
             Samples = train.Count,
             TestSamples = test?.Count ?? 0,
-            ContentHash = "",
+            ContentHash = hash,
             ArtifactPath = "",
             CreatedAt = clock.GetUtcNow().UtcDateTime,
         };
         dataset.ArtifactPath = $"datasets/{dataset.Id:N}";
-        var layout = new (string Field, string FileName)[]
+        byte[] samples;
+        using (var images = new FileStream(files["images"].TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
         {
-            ("images", DatasetLayout.TrainImages), ("labels", DatasetLayout.TrainLabels),
-            ("testImages", DatasetLayout.TestImages), ("testLabels", DatasetLayout.TestLabels),
-        };
+            samples = SampleGrid.Render(images, train.Labels, classes, classNames);
+        }
         try
         {
-            using var contentHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             foreach ((string field, string fileName) in layout.Where(l => files.ContainsKey(l.Field)))
             {
                 StoredFile stored = files[field].Commit($"{dataset.ArtifactPath}/{fileName}");
-                contentHash.AppendData(Convert.FromHexString(stored.Sha256));
                 dataset.SizeBytes += stored.SizeBytes;
                 db.Artifacts.Add(stored.ToArtifact(ArtifactKinds.DatasetFile, dataset.CreatedAt, datasetId: dataset.Id));
             }
-            dataset.ContentHash = Convert.ToHexStringLower(contentHash.GetHashAndReset());
+            using (StagedFile preview = store.Stage())
+            {
+                preview.Stream.Write(samples);
+                StoredFile stored = preview.Commit($"{dataset.ArtifactPath}/{SampleGrid.FileName}");
+                db.Artifacts.Add(stored.ToArtifact(ArtifactKinds.DatasetSamples, dataset.CreatedAt, datasetId: dataset.Id));
+            }
             db.Datasets.Add(dataset);
             await db.SaveChangesAsync(cancellationToken);
-            return dataset;
+            return new UploadedDataset(dataset, Deduplicated: false);
         }
         catch
         {
@@ -259,10 +303,20 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         }
     }
 
-    private sealed record IdxSplit(int Count, int[] Shape, int MaxLabel, int DistinctLabels);
+    private static int[] CountClasses(byte[] labels, int classes)
+    {
+        var counts = new int[classes];
+        foreach (byte label in labels)
+        {
+            counts[label]++;
+        }
+        return counts;
+    }
 
-    /// <summary>Checks headers, exact lengths and the image/label count match; reads the labels for the class count.</summary>
-    private static IdxSplit ReadSplit(StagedFile images, StagedFile labels, string imagesField, string labelsField)
+    private sealed record IdxSplit(int Count, int[] Shape, int MaxLabel, int DistinctLabels, byte[] Labels);
+
+    /// <summary>Checks headers, exact lengths, the sample limit and the image/label count match; reads the labels for the class counts.</summary>
+    private static IdxSplit ReadSplit(StagedFile images, StagedFile labels, string imagesField, string labelsField, DatasetLimitsOptions limits)
     {
         var rules = new Rules();
         IdxHeader imageHeader;
@@ -273,6 +327,10 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
             if (imageHeader.Dimensions.Length < 2)
             {
                 rules.Add(imagesField, "must have at least 2 dimensions (samples × features).");
+            }
+            if (imageHeader.Count > limits.MaxSamples)
+            {
+                rules.Add(imagesField, $"has {imageHeader.Count} samples; {DatasetLimitsOptions.Describe(limits.MaxSamples, nameof(limits.MaxSamples))}.");
             }
         }
         using var labelStream = new FileStream(labels.TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -295,7 +353,7 @@ public sealed class DatasetUploadService(AppDbContext db, IArtifactStore store, 
         {
             seen[label] = true;
         }
-        return new IdxSplit(imageHeader.Count, imageHeader.SampleShape, Array.LastIndexOf(seen, true), seen.Count(s => s));
+        return new IdxSplit(imageHeader.Count, imageHeader.SampleShape, Array.LastIndexOf(seen, true), seen.Count(s => s), buffer);
     }
 
     private static void CheckLength(Rules rules, string field, IdxHeader header, long actual)
@@ -319,14 +377,16 @@ public sealed class DatasetUpload : IDisposable
 {
     private readonly IArtifactStore _store;
     private readonly long _maxBytes;
+    private readonly long _maxDecodedBytes;
     private readonly Dictionary<string, StagedFile> _raw = new(StringComparer.Ordinal);
     private readonly List<StagedFile> _decoded = [];
     private long _bytes;
 
-    internal DatasetUpload(IArtifactStore store, long maxBytes)
+    internal DatasetUpload(IArtifactStore store, long maxBytes, long maxDecodedBytes)
     {
         _store = store;
         _maxBytes = maxBytes;
+        _maxDecodedBytes = maxDecodedBytes;
     }
 
     /// <summary>Text fields (<c>name</c>, <c>format</c>).</summary>
@@ -396,7 +456,7 @@ public sealed class DatasetUpload : IDisposable
             try
             {
                 await using var gzip = new GZipStream(input, CompressionMode.Decompress);
-                await gzip.CopyToAsync(decoded.Stream, cancellationToken);
+                await CopyBoundedAsync(field, gzip, decoded.Stream, cancellationToken);
                 await decoded.Stream.FlushAsync(cancellationToken);
             }
             catch (InvalidDataException ex)
@@ -408,6 +468,31 @@ public sealed class DatasetUpload : IDisposable
         return files;
     }
 
+    /// <summary>Copies decompressed bytes, stopping at <see cref="DatasetLimitsOptions.MaxDecodedBytes"/> so a gzip bomb cannot fill the disk.</summary>
+    private async Task CopyBoundedAsync(string field, Stream source, Stream target, CancellationToken cancellationToken)
+    {
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                total += read;
+                if (total > _maxDecodedBytes)
+                {
+                    throw new DomainValidationException(field,
+                        $"decompresses to more than {_maxDecodedBytes} bytes; {DatasetLimitsOptions.Describe(_maxDecodedBytes, nameof(DatasetLimitsOptions.MaxDecodedBytes))}.");
+                }
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public void Dispose()
     {
         foreach (StagedFile file in _raw.Values.Concat(_decoded))
@@ -416,3 +501,6 @@ public sealed class DatasetUpload : IDisposable
         }
     }
 }
+
+/// <summary>The outcome of an upload: the dataset, and whether it already existed with the same content (nothing was stored).</summary>
+public sealed record UploadedDataset(Dataset Dataset, bool Deduplicated);

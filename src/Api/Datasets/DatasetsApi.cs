@@ -1,14 +1,17 @@
 using System.ComponentModel;
+using Microsoft.Extensions.Options;
 
 namespace Api.Datasets;
 
 /// <summary>Dataset as returned by the API.</summary>
+/// <param name="ClassCounts">Training samples per class (index = class).</param>
+/// <param name="TestClassCounts">Test samples per class of an uploaded test split; empty when none was uploaded.</param>
 public sealed record DatasetResponse(
     Guid Id, string Name, string Format, int Samples, int TestSamples, int Classes, int[] Shape,
-    string ContentHash, long SizeBytes, DateTime CreatedAt)
+    string ContentHash, long SizeBytes, DateTime CreatedAt, int[] ClassCounts, int[] TestClassCounts)
 {
     public static DatasetResponse From(Dataset d) =>
-        new(d.Id, d.Name, d.Format, d.Samples, d.TestSamples, d.Classes, d.Shape, d.ContentHash, d.SizeBytes, d.CreatedAt);
+        new(d.Id, d.Name, d.Format, d.Samples, d.TestSamples, d.Classes, d.Shape, d.ContentHash, d.SizeBytes, d.CreatedAt, d.ClassCounts, d.TestClassCounts);
 }
 
 public sealed record Page<T>(IReadOnlyList<T> Items, int Total, int Offset, int Limit);
@@ -18,6 +21,7 @@ public static class DatasetsApi
     public static RouteGroupBuilder MapDatasetsApi(this RouteGroupBuilder api)
     {
         RouteGroupBuilder group = api.MapGroup("/datasets").WithTags("Datasets");
+        DatasetLimitsOptions limits = ((IEndpointRouteBuilder)api).ServiceProvider.GetRequiredService<IOptions<DatasetLimitsOptions>>().Value;
         group.MapPost("/", CreateAsync)
             .WithName("CreateDataset")
             .WithSummary("Upload a dataset (IDX, CSV or image-folder ZIP)")
@@ -25,13 +29,25 @@ public static class DatasetsApi
                 + "`idx` (default): files `images` and `labels` (IDX, raw or gzip), optionally `testImages` and `testLabels`. "
                 + "`csv`: file `data`, optionally `testData` (same columns); delimiter `,` `;` or tab, detected; optional `labelColumn` (name or 0-based index; default a header column named label/class/target, else column 0) and `hasHeader` (true/false; detected by default). "
                 + "Labels are integers 0..C-1 or strings (classes in ordinal order). IDX stores bytes, so each feature is min-max scaled to 0..255 with the training file's range (test clipped to it): features are quantised to 8 bits; shape [features]. "
-                + "`zip`: file `archive` with one folder of PNG/JPEG images per class (class index = folder names in ordinal order), or `train/` and `test/` folders of class folders; `width`, `height` (1..512, default 28) and `channels` (1 grey or 3 RGB, default 1); shape [h, w] or [3, h, w]. "
-                + "Without a test split the worker holds out 20% of the samples.")
+                + $"`zip`: file `archive` with one folder of PNG/JPEG images per class (class index = folder names in ordinal order), or `train/` and `test/` folders of class folders; `width`, `height` (1..{limits.MaxImageSide}, default 28) and `channels` (1 grey or 3 RGB, default 1); shape [h, w] or [3, h, w]. "
+                + "Without a test split the worker holds out 20% of the samples. "
+                + $"Limits of this server (settings `{DatasetLimitsOptions.SectionName}`): {limits.MaxSamples} samples per split, {limits.MaxClasses} classes, {limits.MaxFeatures} CSV features, "
+                + $"{limits.MaxZipEntries} ZIP images of at most {limits.MaxZipEntryBytes} bytes and {limits.MaxUncompressedBytes} bytes in all, compressed at most {limits.MaxCompressionRatio}:1, "
+                + $"gzip files decoding to at most {limits.MaxDecodedBytes} bytes; an upload over one is a 400 naming the field, the limit and its key. "
+                + "Deduplication: when the decoded content (the IDX files after gzip decoding and CSV/ZIP conversion, hashed in a fixed order: `contentHash`) equals a dataset of your tenant, "
+                + "nothing is stored and the answer is 200 with that dataset and its Location (its name is kept); a new dataset is 201.")
             .Accepts<IFormFile>("multipart/form-data")
             .DisableAntiforgery()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         group.MapGet("/{id:guid}", GetAsync).WithName("GetDataset").WithSummary("Get a dataset").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id:guid}/samples.png", GetSamplesAsync).WithName("GetDatasetSamples")
+            .WithSummary("Sample thumbnails per class (PNG)")
+            .WithDescription($"The first {SampleGrid.PerClass} training samples of each of the first {SampleGrid.MaxClassesShown} classes, with class index, name (CSV string labels, ZIP folders) and count. "
+                + "Rendered once at upload and stored with the dataset; ETag = its sha256.")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("List datasets, newest first")
             .WithDescription("Optionally only those created in a window: `createdAfter` <= createdAt < `createdBefore` (ISO-8601; "
                 + "without an offset a time is UTC). A start later than the end is a 400 naming `createdBefore`.")
@@ -39,10 +55,54 @@ public static class DatasetsApi
         return group;
     }
 
-    public static async Task<Created<DatasetResponse>> CreateAsync(HttpRequest request, DatasetUploadService uploads, CancellationToken cancellationToken)
+    public static async Task<Results<Created<DatasetResponse>, Ok<DatasetResponse>>> CreateAsync(
+        HttpRequest request, DatasetUploadService uploads, CancellationToken cancellationToken)
     {
-        Dataset dataset = await uploads.CreateAsync(request, cancellationToken);
-        return TypedResults.Created($"/api/v1/datasets/{dataset.Id}", DatasetResponse.From(dataset));
+        (Dataset dataset, bool deduplicated) = await uploads.CreateAsync(request, cancellationToken);
+        string location = $"/api/v1/datasets/{dataset.Id}";
+        if (deduplicated)
+        {
+            request.HttpContext.Response.Headers.Location = location;
+            return TypedResults.Ok(DatasetResponse.From(dataset));
+        }
+        return TypedResults.Created(location, DatasetResponse.From(dataset));
+    }
+
+    /// <summary>
+    /// The stored <see cref="SampleGrid"/> of a dataset. A dataset uploaded before previews existed gets one rendered
+    /// from its files on each request (deterministic, so its ETag is stable) rather than written behind its back.
+    /// </summary>
+    public static async Task<IResult> GetSamplesAsync(
+        Guid id, AppDbContext db, Infrastructure.Artifacts.IArtifactStore store, HttpContext http, CancellationToken cancellationToken)
+    {
+        Dataset dataset = await db.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, cancellationToken)
+            ?? throw new NotFoundException("Dataset", id);
+        // Immutable per dataset, but only for this tenant's keys: private caches only.
+        http.Response.Headers.CacheControl = "private, max-age=86400";
+        var lastModified = new DateTimeOffset(DateTime.SpecifyKind(dataset.CreatedAt, DateTimeKind.Utc));
+        Artifact? preview = await db.Artifacts.AsNoTracking()
+            .Where(a => a.DatasetId == id && a.Kind == ArtifactKinds.DatasetSamples)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (preview is not null && store.Exists(preview.Path))
+        {
+            return TypedResults.Stream(store.OpenRead(preview.Path), "image/png", lastModified: lastModified,
+                entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{preview.Sha256}\""));
+        }
+        byte[] labels;
+        using (Stream labelFile = store.OpenRead($"{dataset.ArtifactPath}/{DatasetLayout.TrainLabels}"))
+        {
+            IdxHeader header = Idx.ReadHeader(labelFile, "labels");
+            labels = new byte[header.Count];
+            labelFile.ReadExactly(labels);
+        }
+        byte[] png;
+        using (Stream images = store.OpenRead($"{dataset.ArtifactPath}/{DatasetLayout.TrainImages}"))
+        {
+            png = SampleGrid.Render(images, labels, dataset.Classes, classNames: null);
+        }
+        string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(png));
+        return TypedResults.File(png, "image/png", lastModified: lastModified,
+            entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{sha256}\""));
     }
 
     public static async Task<Ok<DatasetResponse>> GetAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)

@@ -10,16 +10,12 @@ namespace Api.Datasets;
 /// top-level folder per class (class index = folder names in ordinal order), or <c>train/</c> and <c>test/</c>
 /// folders that each hold class folders. PNG and JPEG entries are decoded with SkiaSharp, resized to the declared
 /// size and stored as grey ([h, w]) or planar RGB ([3, h, w]) bytes. Entry names with <c>..</c>, absolute paths or
-/// backslashes, archives over <see cref="MaxUncompressedBytes"/> and entries compressed more than
-/// <see cref="MaxCompressionRatio"/>:1 are refused before anything is decoded. Errors name the field <c>archive</c>.
+/// backslashes, and archives or entries over the <see cref="DatasetLimitsOptions"/> (total and entry size, compression
+/// ratio, file count) are refused before anything is decoded. Errors name the field <c>archive</c>.
 /// </summary>
 public static class ImageFolderConverter
 {
-    public const long MaxUncompressedBytes = 1L << 30;
-    public const long MaxCompressionRatio = 100;
-    public const long MaxEntryBytes = 64L << 20;
-    public const int MaxSide = 512;
-    public const int MaxImages = 1_000_000;
+    public const int DefaultSide = 28;
     private const string Field = "archive";
     private static readonly string[] s_extensions = [".png", ".jpg", ".jpeg"];
 
@@ -27,7 +23,7 @@ public static class ImageFolderConverter
 
     private sealed record Image(ZipArchiveEntry Entry, string Class);
 
-    public static Result Convert(string archivePath, int width, int height, int channels,
+    public static Result Convert(string archivePath, int width, int height, int channels, DatasetLimitsOptions limits,
         Stream trainImages, Stream trainLabels, Func<(Stream Images, Stream Labels)> openTest)
     {
         using var file = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -42,15 +38,24 @@ public static class ImageFolderConverter
         }
         using (zip)
         {
-            (List<Image> train, List<Image> test) = List(zip);
+            (List<Image> train, List<Image> test) = List(zip, limits);
             string[] classes = train.Select(i => i.Class).Distinct().Order(StringComparer.Ordinal).ToArray();
             if (classes.Length < 2)
             {
                 throw new DomainValidationException(Field, $"has {classes.Length} class folder{(classes.Length == 1 ? $" ('{classes[0]}')" : "s")}; at least two are needed, one folder of images per class.");
             }
-            if (classes.Length > 255)
+            if (classes.Length > limits.MaxClasses)
             {
-                throw new DomainValidationException(Field, $"has {classes.Length} class folders; at most 255 are supported.");
+                throw new DomainValidationException(Field,
+                    $"has {classes.Length} class folders; {DatasetLimitsOptions.Describe(limits.MaxClasses, nameof(limits.MaxClasses))}.");
+            }
+            foreach ((List<Image> split, string what) in new[] { (train, "training"), (test, "test") })
+            {
+                if (split.Count > limits.MaxSamples)
+                {
+                    throw new DomainValidationException(Field,
+                        $"has {split.Count} {what} images; {DatasetLimitsOptions.Describe(limits.MaxSamples, nameof(limits.MaxSamples))}.");
+                }
             }
             if (test.FirstOrDefault(i => Array.BinarySearch(classes, i.Class, StringComparer.Ordinal) < 0) is { } stray)
             {
@@ -68,7 +73,7 @@ public static class ImageFolderConverter
     }
 
     /// <summary>Checks every entry's name and size and sorts the images into the train and test splits.</summary>
-    private static (List<Image> Train, List<Image> Test) List(ZipArchive zip)
+    private static (List<Image> Train, List<Image> Test) List(ZipArchive zip, DatasetLimitsOptions limits)
     {
         var files = new List<(ZipArchiveEntry Entry, string[] Parts)>();
         long total = 0;
@@ -81,17 +86,20 @@ public static class ImageFolderConverter
                 throw new DomainValidationException(Field, $"entry '{name}' has an unsafe path (absolute, '..' or a backslash).");
             }
             total += entry.Length;
-            if (total > MaxUncompressedBytes)
+            if (total > limits.MaxUncompressedBytes)
             {
-                throw new DomainValidationException(Field, $"expands to more than {MaxUncompressedBytes} bytes.");
+                throw new DomainValidationException(Field,
+                    $"expands to more than {limits.MaxUncompressedBytes} bytes; {DatasetLimitsOptions.Describe(limits.MaxUncompressedBytes, nameof(limits.MaxUncompressedBytes))}.");
             }
-            if (entry.Length > MaxEntryBytes)
+            if (entry.Length > limits.MaxZipEntryBytes)
             {
-                throw new DomainValidationException(Field, $"entry '{name}' is {entry.Length} bytes; images of at most {MaxEntryBytes} bytes are accepted.");
+                throw new DomainValidationException(Field,
+                    $"entry '{name}' is {entry.Length} bytes; images of at most {limits.MaxZipEntryBytes} bytes are accepted ({DatasetLimitsOptions.Key(nameof(limits.MaxZipEntryBytes))}).");
             }
-            if (entry.Length > MaxCompressionRatio * Math.Max(entry.CompressedLength, 1))
+            if (entry.Length > limits.MaxCompressionRatio * Math.Max(entry.CompressedLength, 1))
             {
-                throw new DomainValidationException(Field, $"entry '{name}' is compressed {entry.Length / Math.Max(entry.CompressedLength, 1)}:1; at most {MaxCompressionRatio}:1 is accepted.");
+                throw new DomainValidationException(Field,
+                    $"entry '{name}' is compressed {entry.Length / Math.Max(entry.CompressedLength, 1)}:1; at most {limits.MaxCompressionRatio}:1 is accepted ({DatasetLimitsOptions.Key(nameof(limits.MaxCompressionRatio))}).");
             }
             if (name.EndsWith('/') || parts.Any(p => p.StartsWith('.') || p == "__MACOSX"))
             {
@@ -103,9 +111,10 @@ public static class ImageFolderConverter
         {
             throw new DomainValidationException(Field, "is empty: it has no image files.");
         }
-        if (files.Count > MaxImages)
+        if (files.Count > limits.MaxZipEntries)
         {
-            throw new DomainValidationException(Field, $"has {files.Count} files; at most {MaxImages} are supported.");
+            throw new DomainValidationException(Field,
+                $"has {files.Count} files; {DatasetLimitsOptions.Describe(limits.MaxZipEntries, nameof(limits.MaxZipEntries))}.");
         }
         bool split = files.All(f => f.Parts.Length >= 3 && f.Parts[0] is "train" or "test") && files.Any(f => f.Parts[0] == "train");
         var train = new List<Image>();
@@ -210,8 +219,11 @@ public static class ImageFolderConverter
         stream.Write(header);
     }
 
-    /// <summary>Reads <c>width</c>, <c>height</c> (1..<see cref="MaxSide"/>, default 28) and <c>channels</c> (1 or 3, default 1).</summary>
-    public static (int Width, int Height, int Channels) ReadOptions(IReadOnlyDictionary<string, string> fields)
+    /// <summary>
+    /// Reads <c>width</c>, <c>height</c> (1..<see cref="DatasetLimitsOptions.MaxImageSide"/>, default <see cref="DefaultSide"/> or the
+    /// limit if lower) and <c>channels</c> (1 or 3, default 1).
+    /// </summary>
+    public static (int Width, int Height, int Channels) ReadOptions(IReadOnlyDictionary<string, string> fields, DatasetLimitsOptions limits)
     {
         var rules = new Rules();
         int Read(string name, int fallback)
@@ -228,9 +240,17 @@ public static class ImageFolderConverter
             }
             return value;
         }
-        int width = Read("width", 28), height = Read("height", 28), channels = Read("channels", 1);
-        rules.Range("width", width, 1, MaxSide);
-        rules.Range("height", height, 1, MaxSide);
+        // A server configured below the default side defaults to its limit rather than rejecting every upload that omits the size.
+        int defaultSide = Math.Min(DefaultSide, limits.MaxImageSide);
+        int width = Read("width", defaultSide), height = Read("height", defaultSide), channels = Read("channels", 1);
+        foreach ((string name, int side) in new[] { ("width", width), ("height", height) })
+        {
+            if (side < 1 || side > limits.MaxImageSide)
+            {
+                string limit = side > limits.MaxImageSide ? $"; {DatasetLimitsOptions.Describe(limits.MaxImageSide, nameof(limits.MaxImageSide))}" : "";
+                rules.Add(name, $"must be between 1 and {limits.MaxImageSide} (was {side}){limit}.");
+            }
+        }
         if (channels is not (1 or 3))
         {
             rules.Add("channels", $"must be 1 (grey) or 3 (RGB) (was {channels}).");

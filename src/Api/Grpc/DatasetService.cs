@@ -51,8 +51,10 @@ internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext 
         {
             GrpcErrors.ThrowInvalidArgument("metadata", "is required as the first message.");
         }
-        Dataset dataset = await uploads.CommitAsync(upload, cancellationToken);
-        return GrpcMapping.ToMessage(DatasetResponse.From(dataset));
+        (Dataset dataset, bool deduplicated) = await uploads.CommitAsync(upload, cancellationToken);
+        V1.Dataset response = GrpcMapping.ToMessage(DatasetResponse.From(dataset));
+        response.Deduplicated = deduplicated;
+        return response;
     }
 
     public override async Task<V1.Dataset> GetDataset(V1.GetDatasetRequest request, ServerCallContext context)

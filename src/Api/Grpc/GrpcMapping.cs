@@ -53,6 +53,8 @@ internal static class GrpcMapping
             CreatedAt = ToTimestamp(d.CreatedAt),
         };
         message.Shape.AddRange(d.Shape);
+        message.ClassCounts.AddRange(d.ClassCounts);
+        message.TestClassCounts.AddRange(d.TestClassCounts);
         return message;
     }
 

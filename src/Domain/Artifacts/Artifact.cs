@@ -38,5 +38,8 @@ public static class ArtifactKinds
     public const string VariantOnnx = "variant-onnx";
     public const string VariantTorchSharp = "variant-torchsharp";
 
+    /// <summary>A dataset's <c>samples.png</c> preview: derived from its files, so not part of its content hash or size.</summary>
+    public const string DatasetSamples = "dataset-samples";
+
     public static string ForVariantFormat(string format) => format == Domain.Variants.VariantFormats.Onnx ? VariantOnnx : VariantTorchSharp;
 }

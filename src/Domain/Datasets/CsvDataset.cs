@@ -16,30 +16,28 @@ public sealed record CsvConversion(int[] Shape, int Classes, int Samples, int Te
 /// file's minimum and maximum (the test file uses the same scaling, clipped): tabular features are quantised to
 /// 8 bits. Labels are integers 0..254 used as they are, or strings mapped to class indices in ordinal order.
 /// Both files are read line by line twice (statistics, then output); no whole file is held in memory.
-/// Errors name the file's field (<c>data</c> or <c>testData</c>) and the 1-based line.
+/// Errors name the file's field (<c>data</c> or <c>testData</c>) and the 1-based line; rows, features and classes
+/// are bounded by <see cref="DatasetLimitsOptions"/>.
 /// </summary>
 public static class CsvDataset
 {
-    public const int MaxRows = 1_000_000;
-    public const int MaxFeatures = 4096;
-    public const int MaxClasses = 255;
     private static readonly char[] s_delimiters = [',', ';', '\t'];
     private static readonly string[] s_labelNames = ["label", "class", "target"];
 
     /// <summary>Reads <paramref name="openTrain"/> (and <paramref name="openTest"/>) and writes IDX images and labels.</summary>
     public static CsvConversion Convert(
-        Func<TextReader> openTrain, Func<TextReader>? openTest, CsvOptions options,
+        Func<TextReader> openTrain, Func<TextReader>? openTest, CsvOptions options, DatasetLimitsOptions limits,
         Stream trainImages, Stream trainLabels, Stream? testImages, Stream? testLabels)
     {
         Layout layout;
         using (TextReader reader = openTrain())
         {
-            layout = DetectLayout(reader, options);
+            layout = DetectLayout(reader, options, limits);
         }
         Statistics train;
         using (TextReader reader = openTrain())
         {
-            train = Scan(reader, layout, "data", null);
+            train = Scan(reader, layout, "data", null, limits);
         }
         if (train.Count == 0)
         {
@@ -50,11 +48,17 @@ public static class CsvDataset
         {
             throw new DomainValidationException("data", $"has a single class ('{train.Labels.First()}' in column '{layout.ColumnName(layout.Label)}'); at least two are needed.");
         }
+        if (classes > limits.MaxClasses)
+        {
+            // Integer labels are their own class, so label 200 alone makes 201 classes.
+            throw new DomainValidationException("data",
+                $"has labels up to {classes - 1}, that is {classes} classes; {DatasetLimitsOptions.Describe(limits.MaxClasses, nameof(limits.MaxClasses))}.");
+        }
         Statistics? test = null;
         if (openTest is not null)
         {
             using TextReader reader = openTest();
-            test = Scan(reader, layout, "testData", train);
+            test = Scan(reader, layout, "testData", train, limits);
             if (test.Count == 0)
             {
                 throw new DomainValidationException("testData", "has no data rows.");
@@ -87,7 +91,7 @@ public static class CsvDataset
     /// <summary>Integer labels (all 0..254) are their own class; otherwise labels are sorted ordinally.</summary>
     private static Func<string, int?> LabelMapping(HashSet<string> labels, out int classes, out IReadOnlyList<string>? names)
     {
-        if (labels.All(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v < MaxClasses))
+        if (labels.All(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v < DatasetLimitsOptions.ClassCeiling))
         {
             classes = labels.Max(l => int.Parse(l, CultureInfo.InvariantCulture)) + 1;
             names = null;
@@ -119,7 +123,7 @@ public static class CsvDataset
         public readonly Dictionary<string, int> FirstLine = new(StringComparer.Ordinal);
     }
 
-    private static Layout DetectLayout(TextReader reader, CsvOptions options)
+    private static Layout DetectLayout(TextReader reader, CsvOptions options, DatasetLimitsOptions limits)
     {
         (string? first, int firstLine) = NextLine(reader, 0);
         if (first is null)
@@ -147,9 +151,10 @@ public static class CsvDataset
         }
         string[]? header = hasHeader ? cells : null;
         int columns = cells.Length;
-        if (columns - 1 > MaxFeatures)
+        if (columns - 1 > limits.MaxFeatures)
         {
-            throw new DomainValidationException("data", $"line {firstLine}: has {columns - 1} feature columns; at most {MaxFeatures} are supported.");
+            throw new DomainValidationException("data",
+                $"line {firstLine}: has {columns - 1} feature columns; {DatasetLimitsOptions.Describe(limits.MaxFeatures, nameof(limits.MaxFeatures))}.");
         }
 
         int label;
@@ -183,7 +188,7 @@ public static class CsvDataset
             new([new ValidationError("data", message), new ValidationError("labelColumn", message)]);
     }
 
-    private static Statistics Scan(TextReader reader, Layout layout, string field, Statistics? train)
+    private static Statistics Scan(TextReader reader, Layout layout, string field, Statistics? train, DatasetLimitsOptions limits)
     {
         var stats = new Statistics(layout.Columns);
         int line = 0;
@@ -210,9 +215,10 @@ public static class CsvDataset
                 continue;
             }
             first = false;
-            if (++stats.Count > MaxRows)
+            if (++stats.Count > limits.MaxSamples)
             {
-                throw new DomainValidationException(field, $"has more than {MaxRows} rows.");
+                throw new DomainValidationException(field,
+                    $"line {line}: has more than {limits.MaxSamples} rows; {DatasetLimitsOptions.Describe(limits.MaxSamples, nameof(limits.MaxSamples))}.");
             }
             for (int c = 0; c < cells.Length; c++)
             {
@@ -225,9 +231,10 @@ public static class CsvDataset
                     if (stats.Labels.Add(cells[c]))
                     {
                         stats.FirstLine[cells[c]] = line;
-                        if (stats.Labels.Count > MaxClasses)
+                        if (stats.Labels.Count > limits.MaxClasses)
                         {
-                            throw new DomainValidationException(field, $"line {line}: has more than {MaxClasses} classes.");
+                            throw new DomainValidationException(field,
+                                $"line {line}: has more than {limits.MaxClasses} classes; {DatasetLimitsOptions.Describe(limits.MaxClasses, nameof(limits.MaxClasses))}.");
                         }
                     }
                     continue;

@@ -133,6 +133,9 @@ public sealed class StagedFile : IDisposable
 
     public long Length => _file.Length;
 
+    /// <summary>Lower-case hex sha256 of the bytes written so far: what <see cref="Commit"/> reports if nothing more is written.</summary>
+    public string CurrentSha256() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+
     /// <summary>Flushes the file and moves it to <paramref name="path"/> (relative); an existing file there is replaced.</summary>
     public StoredFile Commit(string path)
     {

@@ -283,7 +283,7 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
     public async Task SdkClient_UploadSubmitWatchAndCurve_EndToEnd()
     {
         using TrainingClient client = TrainingClient.Create(api.Server.BaseAddress, new TrainingClientOptions { HttpHandler = api.CreateGrpcHandler(), UploadChunkSize = 4096 });
-        (byte[] images, byte[] labels) = new IdxBuilder().Build();
+        (byte[] images, byte[] labels) = new IdxBuilder { Seed = ApiClient.UniqueSeed() }.Build();
         var reports = new List<UploadProgress>();
         using var files = new DatasetFiles(new MemoryStream(IdxBuilder.Gzip(images)), new MemoryStream(labels));
         long total = files.TotalBytes!.Value;
@@ -351,9 +351,10 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
         Assert.Equal(JobStatus.Succeeded, statuses[^1]);
     }
 
+    /// <summary>A new dataset each call (a unique seed): equal content would return the existing dataset.</summary>
     private async Task<Dataset> UploadTinyAsync(IdxBuilder? builder = null)
     {
-        (byte[] images, byte[] labels) = (builder ?? new IdxBuilder()).Build();
+        (byte[] images, byte[] labels) = (builder ?? new IdxBuilder { Seed = ApiClient.UniqueSeed() }).Build();
         return await UploadAsync("tiny", [(DatasetFile.Images, IdxBuilder.Gzip(images)), (DatasetFile.Labels, labels)]);
     }
 

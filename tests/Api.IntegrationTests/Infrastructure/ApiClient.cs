@@ -7,6 +7,14 @@ public static class ApiClient
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    private static int s_seed = 1_000_000;
+
+    /// <summary>
+    /// A seed no other call of this run got: uploads of equal content return the tenant's existing dataset, so
+    /// helpers that must create a new dataset vary their generated data.
+    /// </summary>
+    public static int UniqueSeed() => Interlocked.Increment(ref s_seed);
+
     public static MultipartFormDataContent DatasetForm(string? name, byte[]? images, byte[]? labels, string format = "idx")
     {
         var form = new MultipartFormDataContent();
@@ -33,9 +41,10 @@ public static class ApiClient
         return content;
     }
 
+    /// <summary>Uploads a new dataset: <paramref name="builder"/>'s data, or by default the standard data with a <see cref="UniqueSeed"/>.</summary>
     public static async Task<Guid> UploadDatasetAsync(HttpClient client, IdxBuilder? builder = null)
     {
-        (byte[] images, byte[] labels) = (builder ?? new IdxBuilder()).Build();
+        (byte[] images, byte[] labels) = (builder ?? new IdxBuilder { Seed = UniqueSeed() }).Build();
         using HttpResponseMessage response = await client.PostAsync("/api/v1/datasets", DatasetForm("tiny", IdxBuilder.Gzip(images), labels));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
@@ -57,7 +66,7 @@ public static class ApiClient
     /// </summary>
     public static async Task<(Guid RunId, byte[] TestImages, byte[] TestLabels)> TrainRunWithTestSplitAsync(HttpClient client, string name)
     {
-        (byte[] images, byte[] labels) = new IdxBuilder { Samples = 400, Side = SmallRunSide }.Build();
+        (byte[] images, byte[] labels) = new IdxBuilder { Samples = 400, Side = SmallRunSide, Seed = UniqueSeed() }.Build();
         (byte[] testImages, byte[] testLabels) = new IdxBuilder { Samples = 200, Side = SmallRunSide, Seed = 99 }.Build();
         MultipartFormDataContent form = DatasetForm(name, images, labels);
         form.Add(File(testImages), "testImages", "t-images.idx");

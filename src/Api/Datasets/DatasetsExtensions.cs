@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Options;
+
+namespace Api.Datasets;
+
+internal static class DatasetsExtensions
+{
+    /// <summary>Binds <see cref="DatasetLimitsOptions"/> from <c>Datasets:Limits</c>; a setting that cannot work stops start-up.</summary>
+    public static IServiceCollection AddDatasetLimits(this IServiceCollection services)
+    {
+        services.AddOptions<DatasetLimitsOptions>().BindConfiguration(DatasetLimitsOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DatasetLimitsOptions>, LimitsValidation>();
+        return services;
+    }
+
+    private sealed class LimitsValidation : IValidateOptions<DatasetLimitsOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, DatasetLimitsOptions options)
+        {
+            IReadOnlyList<string> errors = options.Validate();
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}
