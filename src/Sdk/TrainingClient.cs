@@ -270,15 +270,15 @@ public sealed class TrainingClient : IDisposable
         Func<DatasetUploadWriter, Task> sendFiles, CancellationToken cancellationToken)
     {
         using AsyncClientStreamingCall<UploadDatasetRequest, Dataset> call = _datasets.UploadDataset(cancellationToken: cancellationToken);
-        await call.RequestStream.WriteAsync(new UploadDatasetRequest { Metadata = metadata }, cancellationToken);
         int chunkSize = Math.Clamp(_options.UploadChunkSize, 1024, 4 << 20) - 1024;
         try
         {
+            await call.RequestStream.WriteAsync(new UploadDatasetRequest { Metadata = metadata }, cancellationToken);
             await sendFiles(new DatasetUploadWriter(call.RequestStream, chunkSize, totalBytes, progress, cancellationToken));
         }
         catch (RpcException)
         {
-            // The server refused the upload early (e.g. too large): its status is in the response.
+            // The server refused the upload early (no or a bad API key, too large): its status is in the response.
             return await call.ResponseAsync;
         }
         await call.RequestStream.CompleteAsync();

@@ -1,5 +1,6 @@
 extern alias sdk;
 
+using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
@@ -45,6 +46,11 @@ public sealed class KestrelGrpcTests : IDisposable
         Assert.True(await reflection.ResponseStream.MoveNext(CancellationToken.None));
         string[] services = reflection.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToArray();
 
+        using TrainingClient keyless = TrainingClient.Create(grpcAddress, new TrainingClientOptions { ApiKey = "" });
+        using var again = new DatasetFiles(new MemoryStream(IdxBuilder.Gzip(images)), new MemoryStream(labels));
+        RpcException refused = await Assert.ThrowsAsync<RpcException>(() => keyless.UploadDatasetAsync("no-key", again));
+
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
         Assert.Equal(uploaded.Samples, rest.GetProperty("samples").GetInt32());
         Assert.Equal(uploaded.ContentHash, rest.GetProperty("contentHash").GetString());
         Assert.Contains("training.v1.DatasetService", services);
