@@ -56,7 +56,7 @@ public sealed class DatasetUploadService(
 
         using DatasetUpload upload = Begin();
         var reader = new MultipartReader(boundary, request.Body);
-        while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+        while (await ReadMultipartAsync(() => reader.ReadNextSectionAsync(cancellationToken)) is { } section)
         {
             if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
                 || !(disposition.IsFormDisposition() || disposition.IsFileDisposition()))
@@ -74,15 +74,45 @@ public sealed class DatasetUploadService(
                 {
                     throw new DomainValidationException(field, "was sent more than once.");
                 }
-                await upload.AppendAsync(field, section.Body, cancellationToken);
+                byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+                try
+                {
+                    int read;
+                    while ((read = await ReadMultipartAsync(() => section.Body.ReadAsync(buffer, cancellationToken).AsTask())) > 0)
+                    {
+                        await upload.AppendAsync(field, buffer.AsMemory(0, read), cancellationToken);
+                    }
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
             else
             {
                 using var text = new StreamReader(section.Body);
-                upload.Fields[field] = await text.ReadToEndAsync(cancellationToken);
+                upload.Fields[field] = await ReadMultipartAsync(() => text.ReadToEndAsync(cancellationToken));
             }
         }
         return await CommitAsync(upload, cancellationToken);
+    }
+
+    /// <summary>
+    /// One read from the multipart body. <see cref="MultipartReader"/> throws a plain <see cref="IOException"/> when the
+    /// body ends before the closing boundary: that is the client's malformed request (400 naming <c>body</c>). Only
+    /// reads are wrapped, so a failing write to the staging area stays a 500; a body over Kestrel's size limit
+    /// (<see cref="BadHttpRequestException"/>, also an <see cref="IOException"/>) keeps its own status.
+    /// </summary>
+    private static async Task<T> ReadMultipartAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (IOException ex) when (ex is not BadHttpRequestException)
+        {
+            throw new DomainValidationException("body", "ends before its closing multipart boundary: the request body is truncated.");
+        }
     }
 
     /// <summary>
@@ -416,26 +446,6 @@ public sealed class DatasetUpload : IDisposable
             _raw[field] = file = _store.Stage();
         }
         await file.Stream.WriteAsync(data, cancellationToken);
-    }
-
-    /// <inheritdoc cref="AppendAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>
-    public async Task AppendAsync(string field, Stream content, CancellationToken cancellationToken)
-    {
-        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
-        try
-        {
-            int read;
-            do
-            {
-                read = await content.ReadAsync(buffer, cancellationToken);
-                await AppendAsync(field, buffer.AsMemory(0, read), cancellationToken);
-            }
-            while (read > 0);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     /// <summary>The decoded files by field: gzip files are decompressed into new staged files, raw ones are used as they are.</summary>
