@@ -20,9 +20,9 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
     /// <summary>Creates and enqueues a job; with an idempotency key a repeated request returns the first job.</summary>
     public async Task<(Job Job, bool Created)> SubmitAsync(string body, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        if (idempotencyKey is not null && (idempotencyKey.Length == 0 || idempotencyKey.Length > MaxIdempotencyKeyLength))
+        if (idempotencyKey is not null && (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength))
         {
-            throw new DomainValidationException("Idempotency-Key", $"must be 1 to {MaxIdempotencyKeyLength} characters.");
+            throw new DomainValidationException("Idempotency-Key", $"must be 1 to {MaxIdempotencyKeyLength} characters, not all blank (was {idempotencyKey.Length} characters).");
         }
         string requestHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
         if (idempotencyKey is not null && await FindByKeyAsync(idempotencyKey, requestHash, cancellationToken) is { } existing)
