@@ -78,10 +78,12 @@ public sealed class DatasetUploadService(
                 try
                 {
                     int read;
-                    while ((read = await ReadMultipartAsync(() => section.Body.ReadAsync(buffer, cancellationToken).AsTask())) > 0)
+                    do // at least once, so an empty file is staged (and refused as empty, not as missing)
                     {
+                        read = await ReadMultipartAsync(() => section.Body.ReadAsync(buffer, cancellationToken).AsTask());
                         await upload.AppendAsync(field, buffer.AsMemory(0, read), cancellationToken);
                     }
+                    while (read > 0);
                 }
                 finally
                 {
