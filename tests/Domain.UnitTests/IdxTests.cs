@@ -35,6 +35,42 @@ public class IdxTests
         Assert.Contains(reason, single.Message);
     }
 
+    [Theory]
+    [InlineData(new[] { 40, 4194304, 2097152, 2097152 })] // 2^64 bytes per sample: wraps to 0 in a long
+    [InlineData(new[] { 40, int.MaxValue, int.MaxValue, int.MaxValue })]
+    [InlineData(new[] { int.MaxValue, int.MaxValue, int.MaxValue })] // the sample fits, the whole file does not
+    public void ReadHeader_SizeBeyondALong_ThrowsNamingFieldAndBytes(int[] dimensions)
+    {
+        using MemoryStream stream = Header(Encode(dimensions));
+
+        var error = Assert.Throws<DomainValidationException>(() => Idx.ReadHeader(stream, "images"));
+
+        ValidationError single = Assert.Single(error.Errors);
+        Assert.Equal("images", single.Field);
+        Assert.Contains("more than a file can hold", single.Message);
+    }
+
+    [Theory]
+    [InlineData(new[] { 40, 0, 4 })]
+    [InlineData(new[] { 40, 4, 0 })]
+    public void ReadHeader_ZeroSampleDimension_ThrowsNamingDimension(int[] dimensions)
+    {
+        using MemoryStream stream = Header(Encode(dimensions));
+
+        var error = Assert.Throws<DomainValidationException>(() => Idx.ReadHeader(stream, "images"));
+
+        Assert.Contains("of size 0", Assert.Single(error.Errors).Message);
+    }
+
+    [Fact]
+    public void SampleSize_OverflowingHeaderBuiltInCode_ThrowsInsteadOfWrapping()
+    {
+        var header = new IdxHeader(Idx.UnsignedByte, [40, 4194304, 2097152, 2097152]);
+
+        Assert.Throws<OverflowException>(() => header.SampleSize);
+        Assert.Throws<OverflowException>(() => header.ExpectedLength);
+    }
+
     [Fact]
     public void IsGzip_ChecksMagicAndRestoresPosition()
     {
@@ -44,5 +80,18 @@ public class IdxTests
         Assert.True(Idx.IsGzip(gzip));
         Assert.False(Idx.IsGzip(raw));
         Assert.Equal(0, gzip.Position);
+    }
+
+    /// <summary>An IDX unsigned-byte header with these dimensions and no data.</summary>
+    private static byte[] Encode(int[] dimensions)
+    {
+        var bytes = new byte[4 + 4 * dimensions.Length];
+        bytes[2] = Idx.UnsignedByte;
+        bytes[3] = (byte)dimensions.Length;
+        for (int i = 0; i < dimensions.Length; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * i), dimensions[i]);
+        }
+        return bytes;
     }
 }

@@ -50,6 +50,19 @@ public static class Idx
             }
             dimensions[i] = size;
         }
+        // Up to three sample dimensions of 2^31 - 1 overflow a long (a product of 2^64 wraps to 0 and would pass the
+        // length check), so the size is computed in 128 bits and refused past what a stream's length can express.
+        Int128 sampleSize = 1;
+        foreach (int size in dimensions.AsSpan(1))
+        {
+            sampleSize *= size;
+        }
+        Int128 length = 4 + 4 * dims + dimensions[0] * sampleSize;
+        if (length > long.MaxValue)
+        {
+            throw new DomainValidationException(field,
+                $"declares {dimensions[0]} samples of {string.Join(" × ", dimensions[1..])} = {sampleSize} bytes ({length} bytes in all), more than a file can hold.");
+        }
         return new IdxHeader(magic[2], dimensions);
     }
 
@@ -86,10 +99,11 @@ public sealed record IdxHeader(byte DataType, int[] Dimensions)
 
     public int[] SampleShape => Dimensions[1..];
 
-    public long SampleSize => SampleShape.Aggregate(1L, (a, b) => a * b);
+    /// <summary>Bytes per sample; checked, so a header not read by <see cref="Idx.ReadHeader"/> cannot wrap around.</summary>
+    public long SampleSize => SampleShape.Aggregate(1L, (a, b) => checked(a * b));
 
     public long HeaderLength => 4 + 4L * Dimensions.Length;
 
     /// <summary>Bytes a complete file with this header has.</summary>
-    public long ExpectedLength => HeaderLength + Count * SampleSize;
+    public long ExpectedLength => checked(HeaderLength + Count * SampleSize);
 }
