@@ -450,7 +450,11 @@ public sealed class DatasetUpload : IDisposable
         await file.Stream.WriteAsync(data, cancellationToken);
     }
 
-    /// <summary>The decoded files by field: gzip files are decompressed into new staged files, raw ones are used as they are.</summary>
+    /// <summary>
+    /// The decoded files by field: gzip files are decompressed into new staged files, raw ones are used as they are.
+    /// A gzip file must end with the trailer of what it decompressed to (<see cref="GzipTrailerCheck"/>): GZipStream
+    /// itself reports no truncation.
+    /// </summary>
     internal async Task<Dictionary<string, StagedFile>> DecodeAsync(CancellationToken cancellationToken)
     {
         var files = new Dictionary<string, StagedFile>(StringComparer.Ordinal);
@@ -465,15 +469,24 @@ public sealed class DatasetUpload : IDisposable
             }
             StagedFile decoded = _store.Stage();
             _decoded.Add(decoded);
+            var trailer = new GzipTrailerCheck();
             try
             {
-                await using var gzip = new GZipStream(input, CompressionMode.Decompress);
-                await CopyBoundedAsync(field, gzip, decoded.Stream, cancellationToken);
+                await using var gzip = new GZipStream(input, CompressionMode.Decompress, leaveOpen: true);
+                await CopyBoundedAsync(field, gzip, decoded.Stream, trailer, cancellationToken);
                 await decoded.Stream.FlushAsync(cancellationToken);
             }
             catch (InvalidDataException ex)
             {
                 throw new DomainValidationException(field, $"is not valid gzip: {ex.Message}");
+            }
+            await using (var output = new FileStream(decoded.TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            {
+                if (!trailer.Matches(input, output))
+                {
+                    throw new DomainValidationException(field,
+                        $"is truncated gzip: it does not end with the CRC-32 and length trailer of the {trailer.Length} bytes it decompresses to (cut short, or bytes after its end).");
+                }
             }
             files[field] = decoded;
         }
@@ -481,7 +494,7 @@ public sealed class DatasetUpload : IDisposable
     }
 
     /// <summary>Copies decompressed bytes, stopping at <see cref="DatasetLimitsOptions.MaxDecodedBytes"/> so a gzip bomb cannot fill the disk.</summary>
-    private async Task CopyBoundedAsync(string field, Stream source, Stream target, CancellationToken cancellationToken)
+    private async Task CopyBoundedAsync(string field, Stream source, Stream target, GzipTrailerCheck trailer, CancellationToken cancellationToken)
     {
         byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
         try
@@ -496,6 +509,7 @@ public sealed class DatasetUpload : IDisposable
                     throw new DomainValidationException(field,
                         $"decompresses to more than {_maxDecodedBytes} bytes; {DatasetLimitsOptions.Describe(_maxDecodedBytes, nameof(DatasetLimitsOptions.MaxDecodedBytes))}.");
                 }
+                trailer.Append(buffer.AsSpan(0, read));
                 await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             }
         }
