@@ -24,6 +24,7 @@ public abstract class LowLimitsApi(StorageProvider provider) : ApiFactory(provid
         ["MaxUncompressedBytes"] = 20_000,
         ["MaxCompressionRatio"] = 20,
         ["MaxDecodedBytes"] = 8192,
+        ["MaxSourcePixels"] = 100,
     };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -60,6 +61,7 @@ public abstract class DatasetLimitsTests<TApi>(TApi api) where TApi : LowLimitsA
         { "zip-entry-bytes", "archive", "MaxZipEntryBytes" },
         { "zip-total-bytes", "archive", "MaxUncompressedBytes" },
         { "zip-ratio", "archive", "MaxCompressionRatio" },
+        { "zip-source-pixels", "archive", "MaxSourcePixels" },
     };
 
     [Theory]
@@ -99,6 +101,8 @@ public abstract class DatasetLimitsTests<TApi>(TApi api) where TApi : LowLimitsA
             "zip-total-bytes" => UploadForm.Create("zip", ("archive", Zip(Enumerable.Range(0, 11)
                 .Select(i => ($"{(char)('a' + i % 2)}/{i}.png", RandomBytes(1900), CompressionLevel.NoCompression)).ToArray()))),
             "zip-ratio" => UploadForm.Create("zip", ("archive", Zip(Png("a/x.png"), ("b/y.png", new byte[1500], CompressionLevel.Optimal)))),
+            "zip-source-pixels" => UploadForm.Create("zip", ("archive", Zip(Png("a/x.png"),
+                ("b/y.png", ImageZipBuilder.Png(11, (_, _) => SkiaSharp.SKColors.White), CompressionLevel.Optimal)))),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         using HttpResponseMessage response = await client.PostAsync("/api/v1/datasets", form);
@@ -141,10 +145,12 @@ public abstract class DatasetLimitsTests<TApi>(TApi api) where TApi : LowLimitsA
         byte[] png = ImageZipBuilder.Png(4, (_, _) => SkiaSharp.SKColors.Gray);
         byte[] archive = ImageZipBuilder.Zip(z =>
         {
-            foreach (string name in new[] { "a/1.png", "a/2.png", "b/1.png", "b/2.png", "c/1.png", "c/2.png" })
+            foreach (string name in new[] { "a/1.png", "a/2.png", "b/1.png", "b/2.png", "c/1.png" })
             {
                 ImageZipBuilder.Add(z, name, png);
             }
+            // 10×10: exactly MaxSourcePixels.
+            ImageZipBuilder.Add(z, "c/2.png", ImageZipBuilder.Png(10, (x, y) => (x + y) % 2 == 0 ? SkiaSharp.SKColors.Gray : SkiaSharp.SKColors.White));
         });
 
         using HttpResponseMessage idx = await client.PostAsync("/api/v1/datasets", ApiClient.DatasetForm("at-limit", IdxBuilder.Gzip(images), labels));

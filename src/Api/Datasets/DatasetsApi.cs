@@ -32,7 +32,7 @@ public static class DatasetsApi
                 + $"`zip`: file `archive` with one folder of PNG/JPEG images per class (class index = folder names in ordinal order), or `train/` and `test/` folders of class folders; `width`, `height` (1..{limits.MaxImageSide}, default 28) and `channels` (1 grey or 3 RGB, default 1); shape [h, w] or [3, h, w]. "
                 + "Without a test split the worker holds out 20% of the samples. "
                 + $"Limits of this server (settings `{DatasetLimitsOptions.SectionName}`): {limits.MaxSamples} samples per split, {limits.MaxClasses} classes, {limits.MaxFeatures} CSV features, "
-                + $"{limits.MaxZipEntries} ZIP images of at most {limits.MaxZipEntryBytes} bytes and {limits.MaxUncompressedBytes} bytes in all, compressed at most {limits.MaxCompressionRatio}:1, "
+                + $"{limits.MaxZipEntries} ZIP images of at most {limits.MaxZipEntryBytes} bytes and {limits.MaxUncompressedBytes} bytes in all, compressed at most {limits.MaxCompressionRatio}:1, of at most {limits.MaxSourcePixels} pixels each before resizing, "
                 + $"gzip files decoding to at most {limits.MaxDecodedBytes} bytes; an upload over one is a 400 naming the field, the limit and its key. "
                 + "Deduplication: when the decoded content (the IDX files after gzip decoding and CSV/ZIP conversion, hashed in a fixed order: `contentHash`) equals a dataset of your tenant, "
                 + "nothing is stored and the answer is 200 with that dataset and its Location (its name is kept); a new dataset is 201.")

@@ -9,7 +9,8 @@ namespace Api.Datasets;
 /// Converts an image-folder ZIP into the IDX unsigned-byte layout the worker reads. The archive holds one
 /// top-level folder per class (class index = folder names in ordinal order), or <c>train/</c> and <c>test/</c>
 /// folders that each hold class folders. PNG and JPEG entries are decoded with SkiaSharp, resized to the declared
-/// size and stored as grey ([h, w]) or planar RGB ([3, h, w]) bytes. Entry names with <c>..</c>, absolute paths or
+/// size and stored as grey ([h, w]) or planar RGB ([3, h, w]) bytes; an entry must be PNG or JPEG by its extension and
+/// by its content, within <see cref="DatasetLimitsOptions.MaxSourcePixels"/>, and decode completely. Entry names with <c>..</c>, absolute paths or
 /// backslashes, and archives or entries over the <see cref="DatasetLimitsOptions"/> (total and entry size, compression
 /// ratio, file count) are refused before anything is decoded. Errors name the field <c>archive</c>.
 /// </summary>
@@ -62,11 +63,11 @@ public static class ImageFolderConverter
                 throw new DomainValidationException(Field, $"entry '{stray.Entry.FullName}': test class '{stray.Class}' has no training folder.");
             }
             int[] shape = channels == 1 ? [height, width] : [3, height, width];
-            Write(train, classes, width, height, channels, trainImages, trainLabels);
+            Write(train, classes, width, height, channels, limits, trainImages, trainLabels);
             if (test.Count > 0)
             {
                 (Stream images, Stream labels) = openTest();
-                Write(test, classes, width, height, channels, images, labels);
+                Write(test, classes, width, height, channels, limits, images, labels);
             }
             return new Result(shape, classes.Length, train.Count, test.Count, classes);
         }
@@ -135,7 +136,8 @@ public static class ImageFolderConverter
         return (train, test);
     }
 
-    private static void Write(List<Image> images, string[] classes, int width, int height, int channels, Stream output, Stream labels)
+    private static void Write(List<Image> images, string[] classes, int width, int height, int channels, DatasetLimitsOptions limits,
+        Stream output, Stream labels)
     {
         WriteHeader(output, channels == 1 ? [images.Count, height, width] : [images.Count, 3, height, width]);
         WriteHeader(labels, [images.Count]);
@@ -144,11 +146,7 @@ public static class ImageFolderConverter
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         foreach (Image image in images)
         {
-            using SKBitmap? decoded = Decode(image.Entry);
-            if (decoded is null)
-            {
-                throw new DomainValidationException(Field, $"entry '{image.Entry.FullName}' could not be decoded as a PNG or JPEG image.");
-            }
+            using SKBitmap decoded = Decode(image.Entry, limits);
             using SKBitmap resized = decoded.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
                 ?? throw new DomainValidationException(Field, $"entry '{image.Entry.FullName}' could not be resized to {width}×{height}.");
             ReadOnlySpan<byte> rgba = resized.GetPixelSpan();
@@ -171,9 +169,16 @@ public static class ImageFolderConverter
         }
     }
 
-    /// <summary>The entry's image, or null when it is not one SkiaSharp can decode.</summary>
-    private static SKBitmap? Decode(ZipArchiveEntry entry)
+    /// <summary>
+    /// The entry's image, decoded completely. Refused, naming the entry: bytes SkiaSharp cannot read, any format but PNG
+    /// and JPEG whatever the extension says, a declared size over <see cref="DatasetLimitsOptions.MaxSourcePixels"/>
+    /// (read from the header before any pixel memory is allocated), and any decode that does not succeed entirely
+    /// (<see cref="SKCodecResult.IncompleteInput"/> is a truncated file, which <see cref="SKBitmap.Decode(SKCodec)"/> would
+    /// return partly filled).
+    /// </summary>
+    private static SKBitmap Decode(ZipArchiveEntry entry, DatasetLimitsOptions limits)
     {
+        string name = entry.FullName;
         byte[] bytes;
         try
         {
@@ -187,23 +192,56 @@ public static class ImageFolderConverter
             }
             if (read > entry.Length)
             {
-                throw new DomainValidationException(Field, $"entry '{entry.FullName}' expands past its declared size of {entry.Length} bytes.");
+                throw new DomainValidationException(Field, $"entry '{name}' expands past its declared size of {entry.Length} bytes.");
             }
             Array.Resize(ref bytes, read);
         }
         catch (InvalidDataException ex)
         {
-            throw new DomainValidationException(Field, $"entry '{entry.FullName}' is corrupt: {ex.Message}");
+            throw new DomainValidationException(Field, $"entry '{name}' is corrupt: {ex.Message}");
         }
-        try
+        using var data = SKData.CreateCopy(bytes);
+        using SKCodec codec = Create(data)
+            ?? throw new DomainValidationException(Field, $"entry '{name}' could not be decoded as a PNG or JPEG image.");
+        if (codec.EncodedFormat is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg))
         {
-            using var data = SKData.CreateCopy(bytes);
-            using SKCodec? codec = SKCodec.Create(data);
-            return codec is null ? null : SKBitmap.Decode(codec);
+            throw new DomainValidationException(Field,
+                $"entry '{name}' is a {codec.EncodedFormat.ToString().ToUpperInvariant()} image; only PNG and JPEG images are accepted, whatever the file extension.");
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        SKImageInfo info = codec.Info;
+        long pixels = (long)info.Width * info.Height;
+        if (pixels > limits.MaxSourcePixels)
         {
-            return null;
+            throw new DomainValidationException(Field,
+                $"entry '{name}' is {info.Width}×{info.Height} = {pixels} pixels; {DatasetLimitsOptions.Describe(limits.MaxSourcePixels, nameof(limits.MaxSourcePixels))}.");
+        }
+        // The bitmap SKBitmap.Decode(SKCodec) would make (premultiplied, no colour space), so accepted images decode as before.
+        if (info.AlphaType == SKAlphaType.Unpremul)
+        {
+            info.AlphaType = SKAlphaType.Premul;
+        }
+        info.ColorSpace = null;
+        var bitmap = new SKBitmap(info);
+        SKCodecResult result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result != SKCodecResult.Success)
+        {
+            bitmap.Dispose();
+            throw new DomainValidationException(Field, result == SKCodecResult.IncompleteInput
+                ? $"entry '{name}' could not be decoded: the {codec.EncodedFormat.ToString().ToUpperInvariant()} image is truncated (its data ends before the last pixel row)."
+                : $"entry '{name}' could not be decoded as a PNG or JPEG image ({result}).");
+        }
+        return bitmap;
+
+        static SKCodec? Create(SKData data)
+        {
+            try
+            {
+                return SKCodec.Create(data);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                return null;
+            }
         }
     }
 

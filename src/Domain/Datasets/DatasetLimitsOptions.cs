@@ -6,7 +6,7 @@ namespace Domain.Datasets;
 /// Section <c>Datasets:Limits</c>: bounds on what one upload may contain, checked while it is decoded and
 /// converted, so an upload over a limit is a 400 naming its field, the limit and the key that raises it. The
 /// defaults are the values the service used before they became settings, except <see cref="MaxDecodedBytes"/>
-/// (gzip output was unbounded). The request size itself is <c>Api:MaxUploadBytes</c> (413).
+/// and <see cref="MaxSourcePixels"/> (gzip output and image sizes were unbounded). The request size itself is <c>Api:MaxUploadBytes</c> (413).
 /// </summary>
 public sealed class DatasetLimitsOptions
 {
@@ -42,6 +42,12 @@ public sealed class DatasetLimitsOptions
     /// <summary>Decompressed size of one gzip-compressed file of the upload, in bytes.</summary>
     public long MaxDecodedBytes { get; set; } = 8L << 30;
 
+    /// <summary>
+    /// Pixels (width × height) of one ZIP image before it is resized, as its header declares them: checked before the
+    /// image is decoded, so a small file cannot make the server allocate and fill a huge bitmap. 40 megapixels by default.
+    /// </summary>
+    public long MaxSourcePixels { get; set; } = 40_000_000;
+
     /// <summary>The configuration key of a limit, e.g. <c>Datasets:Limits:MaxSamples</c>.</summary>
     public static string Key(string limit) => $"{SectionName}:{limit}";
 
@@ -68,6 +74,7 @@ public sealed class DatasetLimitsOptions
         Positive(MaxUncompressedBytes, nameof(MaxUncompressedBytes));
         Positive(MaxCompressionRatio, nameof(MaxCompressionRatio));
         Positive(MaxDecodedBytes, nameof(MaxDecodedBytes));
+        Positive(MaxSourcePixels, nameof(MaxSourcePixels));
         if (MaxClasses is < 2 or > ClassCeiling)
         {
             errors.Add($"{Key(nameof(MaxClasses))} must be between 2 and {ClassCeiling} (was {MaxClasses}).");
