@@ -16,9 +16,7 @@ public abstract class BadInputCorpusTests<TApi>(TApi api) where TApi : ApiFactor
     /// <summary>The dataset job specs refer to: 40 samples of 4×4, classes 0..3 (<c>valid/</c>).</summary>
     private const string ValidDatasetName = "bad-input-corpus-valid";
 
-    public static TheoryData<string> Cases() => new(BadInputCorpus.Cases.Where(c => c.KnownIssue is null).Select(c => c.Id));
-
-    public static TheoryData<string> KnownIssues() => new(BadInputCorpus.Cases.Where(c => c.KnownIssue is not null).Select(c => c.Id));
+    public static TheoryData<string> Cases() => new(BadInputCorpus.Cases.Select(c => c.Id));
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -44,10 +42,6 @@ public abstract class BadInputCorpusTests<TApi>(TApi api) where TApi : ApiFactor
         Assert.Equal(before, await StorageSnapshot.TakeAsync(api));
     }
 
-    /// <summary>Cases the Api still answers wrongly (<c>knownIssue</c> in the manifest): listed as skipped so they stay visible.</summary>
-    [Theory(Skip = "The Api answers these corpus cases wrongly; see knownIssue in BadInputCorpus/corpus.json.")]
-    [MemberData(nameof(KnownIssues))]
-    public Task Send_KnownIssueCase_ReturnsExpectedProblemAndStoresNothing(string id) => Send_CorpusCase_ReturnsExpectedProblemAndStoresNothing(id);
 
     /// <summary>
     /// Sends the case and reads the answer: through an Api with a lower upload limit when the case sets one, and straight

@@ -47,12 +47,6 @@ public sealed record CorpusCase
     /// <summary>A fragment of one of <see cref="Field"/>'s messages, or of the title or detail when there is no field.</summary>
     public required string Reason { get; init; }
 
-    /// <summary>
-    /// Set while the Api answers this case wrongly (a bug in src/, described here): the case is then reported as
-    /// skipped instead of failing the build, until the fix removes this key.
-    /// </summary>
-    public string? KnownIssue { get; init; }
-
     public override string ToString() => Id;
 }
 
