@@ -18,6 +18,59 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
             operation => Assert.False(string.IsNullOrWhiteSpace(operation.Value.GetProperty("summary").GetString()), operation.Name));
     }
 
+    [Fact]
+    public async Task SwaggerDocument_EveryOperation_HasExamplesAnd401AndDocumentedErrors()
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        var missing = new List<string>();
+        foreach (JsonProperty path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (JsonProperty operation in path.Value.EnumerateObject())
+            {
+                string id = $"{operation.Name.ToUpperInvariant()} {path.Name}";
+                JsonElement responses = operation.Value.GetProperty("responses");
+                if (!responses.TryGetProperty("401", out JsonElement unauthorized) || !HasExample(unauthorized))
+                {
+                    missing.Add($"{id}: 401 with an example");
+                }
+                if (operation.Value.TryGetProperty("requestBody", out JsonElement body) && body.GetProperty("content").TryGetProperty("application/json", out JsonElement json)
+                    && !json.TryGetProperty("example", out _))
+                {
+                    missing.Add($"{id}: request example");
+                }
+                foreach (JsonProperty response in responses.EnumerateObject())
+                {
+                    bool jsonBody = response.Value.TryGetProperty("content", out JsonElement content)
+                        && content.EnumerateObject().Any(c => c.Name.Contains("json", StringComparison.Ordinal));
+                    if (jsonBody && !HasExample(response.Value))
+                    {
+                        missing.Add($"{id}: {response.Name} response example");
+                    }
+                }
+            }
+        }
+        Assert.True(missing.Count == 0, string.Join('\n', missing));
+
+        // The examples are the API's own types: the job spec example is what SubmitJob accepts.
+        JsonElement submit = document.GetProperty("paths").GetProperty("/api/v1/jobs").GetProperty("post");
+        JsonElement spec = submit.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
+        Assert.Equal("mlp", spec.GetProperty("model").GetProperty("kind").GetString());
+        Assert.Equal("Queued", submit.GetProperty("responses").GetProperty("202").GetProperty("content")
+            .GetProperty("application/json").GetProperty("example").GetProperty("status").GetString());
+        HttpClient client = api.CreateClient();
+        Guid dataset = await ApiClient.UploadDatasetAsync(client);
+        string specBody = spec.GetRawText().Replace(spec.GetProperty("datasetId").GetString()!, dataset.ToString(), StringComparison.Ordinal);
+        using HttpResponseMessage accepted = await client.PostAsync("/api/v1/jobs", new StringContent(specBody, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
+        Guid job = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        (await client.PostAsync($"/api/v1/jobs/{job}/cancel", null)).Dispose();
+    }
+
+    private static bool HasExample(JsonElement response) =>
+        response.TryGetProperty("content", out JsonElement content)
+        && content.EnumerateObject().Any(c => c.Value.TryGetProperty("example", out _) || c.Value.TryGetProperty("examples", out _));
+
     [Theory]
     [InlineData("/api/v1/datasets", "createdAfter", "createdBefore")]
     [InlineData("/api/v1/jobs", "createdAfter", "createdBefore")]

@@ -55,6 +55,7 @@ internal static class ApiExtensions
                 Description = "Upload datasets, train one low-rank network that can be cut to many sizes, read its rank-accuracy curve. "
                     + "Every call needs an API key in the `X-Api-Key` header (Authorize button).",
             });
+            swagger.OperationFilter<Api.OpenApi.OpenApiConventionsFilter>();
             swagger.AddSecurityDefinition(ApiKeyClaims.Scheme, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.ApiKey,

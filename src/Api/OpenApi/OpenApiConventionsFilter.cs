@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using Api.Auth;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Api.OpenApi;
+
+/// <summary>
+/// Adds to every operation: its request and response examples (<see cref="OpenApiExamples"/>), the 401 every
+/// keyed operation can answer (403 for admin operations), and examples on its documented error responses.
+/// </summary>
+internal sealed class OpenApiConventionsFilter : IOperationFilter
+{
+    private const string ProblemJson = "application/problem+json";
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        IList<object> metadata = context.ApiDescription.ActionDescriptor.EndpointMetadata;
+        string? name = metadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
+        operation.Responses ??= [];
+
+        if (!metadata.OfType<IAllowAnonymous>().Any())
+        {
+            AddProblem(operation, "401", "No API key, or an unknown or revoked one (send it in the X-Api-Key header).");
+        }
+        if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == ApiKeyClaims.AdminPolicy))
+        {
+            AddProblem(operation, "403", "The key is not an admin key.");
+        }
+
+        if (name is not null && OpenApiExamples.Requests.TryGetValue(name, out JsonNode? request) && operation.RequestBody?.Content is { } requestContent)
+        {
+            foreach (OpenApiMediaType media in requestContent.Values.OfType<OpenApiMediaType>())
+            {
+                media.Example = request.DeepClone();
+            }
+        }
+        foreach ((string status, IOpenApiResponse response) in operation.Responses)
+        {
+            if (response.Content is null)
+            {
+                continue;
+            }
+            JsonNode? example = status.StartsWith('2') && name is not null && OpenApiExamples.Responses.TryGetValue(name, out JsonNode? ok) ? ok
+                : OpenApiExamples.Problems.GetValueOrDefault(status);
+            foreach ((string type, OpenApiMediaType media) in response.Content.Where(c => c.Value is not null).Select(c => (c.Key, (OpenApiMediaType)c.Value)))
+            {
+                if (example is not null && type.Contains("json", StringComparison.Ordinal))
+                {
+                    media.Example = example.DeepClone();
+                }
+            }
+        }
+    }
+
+    private static void AddProblem(OpenApiOperation operation, string status, string description)
+    {
+        if (operation.Responses!.ContainsKey(status))
+        {
+            return;
+        }
+        operation.Responses[status] = new OpenApiResponse
+        {
+            Description = description,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                [ProblemJson] = new() { Example = OpenApiExamples.Problems[status].DeepClone() },
+            },
+        };
+    }
+}
