@@ -115,6 +115,12 @@ public abstract class DatasetFormatsTests<TApi>(TApi api) where TApi : ApiFactor
         { "zip-bad-width", "width" },
         { "zip-bad-channels", "channels" },
         { "zip-missing-archive", "archive" },
+        { "idx-archive-not-zip", "archive" },
+        { "idx-archive-no-idx-files", "archive" },
+        { "idx-archive-two-image-files", "archive" },
+        { "idx-archive-and-files", "archive" },
+        { "idx-archive-no-labels", "labels" },
+        { "idx-archive-bad-images", "images" },
     };
 
     [Theory]
@@ -124,6 +130,7 @@ public abstract class DatasetFormatsTests<TApi>(TApi api) where TApi : ApiFactor
         HttpClient client = api.CreateClient();
         string good = new CsvBuilder { Rows = 20 }.Build();
         byte[] png = ImageZipBuilder.Png(4, (_, _) => SkiaSharp.SKColors.White);
+        (byte[] idxImages, byte[] idxLabels) = new IdxBuilder { Samples = 40, Seed = ApiClient.UniqueSeed() }.Build();
         ApiFactory.StoredState before = await api.StoredStateAsync();
 
         byte[] Zip(params (string Name, byte[] Content)[] entries) => ImageZipBuilder.Zip(z =>
@@ -158,12 +165,47 @@ public abstract class DatasetFormatsTests<TApi>(TApi api) where TApi : ApiFactor
             "zip-bad-width" => Form("zip", ("archive", Zip(("a/x.png", png), ("b/y.png", png))), ("width", "513")),
             "zip-bad-channels" => Form("zip", ("archive", Zip(("a/x.png", png), ("b/y.png", png))), ("channels", "2")),
             "zip-missing-archive" => Form("zip", ("data", good)),
+            "idx-archive-not-zip" => Form("idx", ("archive", "plain text"u8.ToArray())),
+            "idx-archive-no-idx-files" => Form("idx", ("archive", Zip(("readme.txt", "hello"u8.ToArray())))),
+            "idx-archive-two-image-files" => Form("idx", ("archive", Zip(("train-images-idx3-ubyte", idxImages), ("a/train-images.gz", idxImages), ("train-labels", idxLabels)))),
+            "idx-archive-and-files" => Form("idx", ("archive", Zip(("train-images", idxImages), ("train-labels", idxLabels))), ("images", idxImages)),
+            "idx-archive-no-labels" => Form("idx", ("archive", Zip(("mnist/train-images-idx3-ubyte", idxImages)))),
+            "idx-archive-bad-images" => Form("idx", ("archive", Zip(("train-images", idxImages[..^5]), ("train-labels", idxLabels)))),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         using HttpResponseMessage response = await client.PostAsync("/api/v1/datasets", form);
 
         await ApiClient.AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
         Assert.Equal(before, await api.StoredStateAsync());
+    }
+
+    [Fact]
+    public async Task UploadIdxArchive_MnistNamesInAFolder_SameDatasetAsTheSeparateFiles()
+    {
+        HttpClient client = api.CreateClient();
+        (byte[] images, byte[] labels) = new IdxBuilder { Seed = ApiClient.UniqueSeed() }.Build();
+        (byte[] testImages, byte[] testLabels) = new IdxBuilder { Samples = 80, Seed = ApiClient.UniqueSeed() }.Build();
+        byte[] archive = ImageZipBuilder.Zip(z =>
+        {
+            ImageZipBuilder.Add(z, "fashion/train-images-idx3-ubyte.gz", IdxBuilder.Gzip(images));
+            ImageZipBuilder.Add(z, "fashion/train-labels-idx1-ubyte", labels);
+            ImageZipBuilder.Add(z, "fashion/t10k-images-idx3-ubyte", testImages);
+            ImageZipBuilder.Add(z, "fashion/t10k-labels-idx1-ubyte.gz", IdxBuilder.Gzip(testLabels));
+            ImageZipBuilder.Add(z, "fashion/README.md", "ignored"u8.ToArray());
+        });
+
+        JsonElement fromArchive = await UploadAsync(client, Form("idx", ("archive", archive)));
+        MultipartFormDataContent separate = ApiClient.DatasetForm("formats", images, labels);
+        separate.Add(ApiClient.File(testImages), "testImages", "t-images.idx");
+        separate.Add(ApiClient.File(testLabels), "testLabels", "t-labels.idx");
+        using HttpResponseMessage again = await client.PostAsync("/api/v1/datasets", separate);
+
+        Assert.Equal("idx", fromArchive.GetProperty("format").GetString());
+        Assert.Equal(400, fromArchive.GetProperty("samples").GetInt32());
+        Assert.Equal(80, fromArchive.GetProperty("testSamples").GetInt32());
+        // The same content: the separate files are recognised as the archive's dataset (per-tenant dedupe).
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(fromArchive.GetProperty("id").GetGuid(), (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid());
     }
 
     /// <summary>A form with <c>name</c> and <c>format</c>; string values of file fields are sent as UTF-8 files.</summary>

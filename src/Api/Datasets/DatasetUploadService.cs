@@ -123,9 +123,13 @@ public sealed class DatasetUploadService(
     /// </summary>
     public async Task<UploadedDataset> CommitAsync(DatasetUpload upload, CancellationToken cancellationToken)
     {
-        Dictionary<string, StagedFile> files = await upload.DecodeAsync(cancellationToken);
         IReadOnlyDictionary<string, string> fields = upload.Fields;
         string format = fields.GetValueOrDefault("format")?.Trim().ToLowerInvariant() ?? DatasetFormats.Idx;
+        if (format == DatasetFormats.Idx && upload.HasFile("archive"))
+        {
+            await upload.ExpandIdxArchiveAsync(Limits, cancellationToken);
+        }
+        Dictionary<string, StagedFile> files = await upload.DecodeAsync(cancellationToken);
         IReadOnlyList<string>? classNames = null;
         if (format is DatasetFormats.Csv or DatasetFormats.Zip)
         {
@@ -448,6 +452,109 @@ public sealed class DatasetUpload : IDisposable
             _raw[field] = file = _store.Stage();
         }
         await file.Stream.WriteAsync(data, cancellationToken);
+    }
+
+    /// <summary>IDX file names in an archive (MNIST's, or test-* for the test split) and the fields they stand for.</summary>
+    private static readonly (string Prefix, string Field)[] s_idxArchiveNames =
+    [
+        ("train-images", "images"), ("train-labels", "labels"),
+        ("t10k-images", "testImages"), ("t10k-labels", "testLabels"),
+        ("test-images", "testImages"), ("test-labels", "testLabels"),
+    ];
+
+    /// <summary>
+    /// An IDX dataset sent as one ZIP (<c>archive</c>): its <c>train-images*</c>, <c>train-labels*</c> and optional
+    /// <c>t10k-*</c>/<c>test-*</c> files (raw or gzip, in any folder) become the <c>images</c>, <c>labels</c>,
+    /// <c>testImages</c> and <c>testLabels</c> files, then go through the same checks. Other entries are ignored.
+    /// The ZIP limits of image-folder archives apply (entries, ratio, total size).
+    /// </summary>
+    internal async Task ExpandIdxArchiveAsync(DatasetLimitsOptions limits, CancellationToken cancellationToken)
+    {
+        if (!_raw.Remove("archive", out StagedFile? archive))
+        {
+            return;
+        }
+        _decoded.Add(archive);
+        if (_raw.Count > 0)
+        {
+            throw new DomainValidationException("archive",
+                $"comes alone: send the IDX files either inside the archive or as files ({string.Join(", ", _raw.Keys)}), not both.");
+        }
+        await archive.Stream.FlushAsync(cancellationToken);
+        await using var input = new FileStream(archive.TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(input, ZipArchiveMode.Read);
+        }
+        catch (InvalidDataException)
+        {
+            throw new DomainValidationException("archive", "is not a ZIP archive (an IDX dataset in one file is a ZIP of train-images, train-labels and optionally t10k-images and t10k-labels, each raw or gzip).");
+        }
+        using (zip)
+        {
+            if (zip.Entries.Count > limits.MaxZipEntries)
+            {
+                throw new DomainValidationException("archive",
+                    $"has {zip.Entries.Count} entries; {DatasetLimitsOptions.Describe(limits.MaxZipEntries, nameof(limits.MaxZipEntries))}.");
+            }
+            var found = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+            foreach (ZipArchiveEntry entry in zip.Entries)
+            {
+                string name = entry.FullName.Replace('\\', '/');
+                string fileName = name[(name.LastIndexOf('/') + 1)..];
+                if (fileName.Length == 0 || fileName.StartsWith('.') || name.Contains("__MACOSX/", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                string? field = s_idxArchiveNames.FirstOrDefault(n => fileName.StartsWith(n.Prefix, StringComparison.OrdinalIgnoreCase)).Field;
+                if (field is null)
+                {
+                    continue;
+                }
+                if (!found.TryAdd(field, entry))
+                {
+                    throw new DomainValidationException("archive", $"holds two {field} files: '{found[field].FullName}' and '{entry.FullName}'.");
+                }
+            }
+            if (found.Count == 0)
+            {
+                throw new DomainValidationException("archive",
+                    "holds no IDX files: expected train-images* and train-labels* (optionally t10k-images*/t10k-labels* or test-images*/test-labels*), raw or gzip.");
+            }
+            long total = 0;
+            byte[] buffer = new byte[81920];
+            foreach ((string field, ZipArchiveEntry entry) in found)
+            {
+                if (entry.Length > limits.MaxCompressionRatio * Math.Max(entry.CompressedLength, 1))
+                {
+                    throw new DomainValidationException("archive",
+                        $"entry '{entry.FullName}' is compressed {entry.Length / Math.Max(entry.CompressedLength, 1)}:1; at most {limits.MaxCompressionRatio}:1 is accepted ({DatasetLimitsOptions.Key(nameof(limits.MaxCompressionRatio))}).");
+                }
+                StagedFile staged = _store.Stage();
+                _raw[field] = staged;
+                try
+                {
+                    await using Stream source = entry.Open();
+                    int read;
+                    while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+                    {
+                        // Counted as read, not from the header's sizes, which a crafted archive can understate.
+                        total += read;
+                        if (total > limits.MaxUncompressedBytes)
+                        {
+                            throw new DomainValidationException("archive",
+                                $"unpacks to more than {limits.MaxUncompressedBytes} bytes ({DatasetLimitsOptions.Key(nameof(limits.MaxUncompressedBytes))}).");
+                        }
+                        await staged.Stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    }
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw new DomainValidationException("archive", $"entry '{entry.FullName}' cannot be unpacked: {ex.Message}");
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -26,7 +26,8 @@ public static class DatasetsApi
             .WithName("CreateDataset")
             .WithSummary("Upload a dataset (IDX, CSV or image-folder ZIP)")
             .WithDescription("multipart/form-data with `name` and `format`. "
-                + "`idx` (default): files `images` and `labels` (IDX, raw or gzip), optionally `testImages` and `testLabels`. "
+                + "`idx` (default): files `images` and `labels` (IDX, raw or gzip), optionally `testImages` and `testLabels`; "
+                + "or all of them in one ZIP, file `archive`, named as MNIST's (train-images*, train-labels*, t10k-images*, t10k-labels*; test-* also works) in any folder. "
                 + "`csv`: file `data`, optionally `testData` (same columns); delimiter `,` `;` or tab, detected; optional `labelColumn` (name or 0-based index; default a header column named label/class/target, else column 0) and `hasHeader` (true/false; detected by default). "
                 + "Labels are integers 0..C-1 or strings (classes in ordinal order). IDX stores bytes, so each feature is min-max scaled to 0..255 with the training file's range (test clipped to it): features are quantised to 8 bits; shape [features]. "
                 + $"`zip`: file `archive` with one folder of PNG/JPEG images per class (class index = folder names in ordinal order), or `train/` and `test/` folders of class folders; `width`, `height` (1..{limits.MaxImageSide}, default 28) and `channels` (1 grey or 3 RGB, default 1); shape [h, w] or [3, h, w]. "
