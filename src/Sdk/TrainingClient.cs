@@ -153,6 +153,28 @@ public sealed class TrainingClient : IDisposable
     }
 
     /// <summary>
+    /// Uploads an IDX dataset packed in one ZIP: <c>train-images*</c> and <c>train-labels*</c>, optionally
+    /// <c>t10k-images*</c>/<c>t10k-labels*</c> (or <c>test-*</c>), each raw or gzip, in any folder; other entries are
+    /// ignored. The result is the same dataset as uploading the files one by one.
+    /// </summary>
+    public async Task<Dataset> UploadIdxArchiveAsync(
+        string name, Stream archive, IProgress<UploadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(archive);
+        return await UploadAsync(new DatasetMetadata { Name = name, Format = "idx" }, DatasetUploadWriter.Remaining(archive), progress,
+            writer => writer.SendAsync(DatasetFile.Archive, archive), cancellationToken);
+    }
+
+    /// <summary>Uploads the IDX ZIP file <paramref name="archivePath"/>; see <see cref="UploadIdxArchiveAsync(string, Stream, IProgress{UploadProgress}?, CancellationToken)"/>.</summary>
+    public async Task<Dataset> UploadIdxArchiveAsync(
+        string name, string archivePath, IProgress<UploadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(archivePath);
+        await using FileStream archive = File.OpenRead(archivePath);
+        return await UploadIdxArchiveAsync(name, archive, progress, cancellationToken);
+    }
+
+    /// <summary>
     /// Uploads a CSV table as a dataset (format <c>csv</c>): one row per sample, numeric feature columns and one label
     /// column (integers 0..C-1, or strings whose ordinal order gives the class indices). The service detects the
     /// delimiter (<c>,</c> <c>;</c> or tab) and, unless <paramref name="options"/> says, the header and the label

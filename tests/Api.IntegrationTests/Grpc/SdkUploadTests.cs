@@ -85,6 +85,29 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
     }
 
     [Fact]
+    public async Task UploadIdxArchiveAsync_ZipOfMnistNamedFiles_StoresTrainAndTestSplit()
+    {
+        using TrainingClient client = Client();
+        (byte[] images, byte[] labels) = new IdxBuilder { Seed = ApiClient.UniqueSeed() }.Build();
+        (byte[] testImages, byte[] testLabels) = new IdxBuilder { Samples = 60, Seed = ApiClient.UniqueSeed() }.Build();
+        string path = Path.Combine(_folder, "idx.zip");
+        await File.WriteAllBytesAsync(path, ImageZipBuilder.Zip(z =>
+        {
+            ImageZipBuilder.Add(z, "train-images-idx3-ubyte.gz", IdxBuilder.Gzip(images));
+            ImageZipBuilder.Add(z, "train-labels-idx1-ubyte.gz", IdxBuilder.Gzip(labels));
+            ImageZipBuilder.Add(z, "t10k-images-idx3-ubyte", testImages);
+            ImageZipBuilder.Add(z, "t10k-labels-idx1-ubyte", testLabels);
+        }));
+
+        Dataset dataset = await client.UploadIdxArchiveAsync("sdk-idx-zip", path);
+        RpcException notZip = await Assert.ThrowsAsync<RpcException>(() => client.UploadIdxArchiveAsync("sdk-idx-zip", new MemoryStream("text"u8.ToArray())));
+
+        Assert.Equal(("idx", 400, 60), (dataset.Format, dataset.Samples, dataset.TestSamples));
+        Assert.Equal(StatusCode.InvalidArgument, notZip.StatusCode);
+        Assert.Contains(notZip.FieldViolations(), v => v.Field == "archive");
+    }
+
+    [Fact]
     public async Task UploadImageFolderZipAsync_StreamAndFile_StoreShapeClassesAndSplit()
     {
         using TrainingClient client = Client();
