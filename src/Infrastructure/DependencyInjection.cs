@@ -40,7 +40,10 @@ public static class DependencyInjection
         else if (string.Equals(storage.Provider, StorageProviders.Sqlite, StringComparison.OrdinalIgnoreCase))
         {
             Directory.CreateDirectory(storage.DataDirectory);
-            services.AddDbContext<AppDbContext, SqliteAppDbContext>(o => o.UseSqlite(storage.SqliteConnectionString()));
+            // SQLite cannot add a foreign key in place, so EF rebuilds such tables with PRAGMA foreign_keys
+            // outside the migration's transaction and warns about it on every fresh database; that is expected here.
+            services.AddDbContext<AppDbContext, SqliteAppDbContext>(o => o.UseSqlite(storage.SqliteConnectionString())
+                .ConfigureWarnings(w => w.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.NonTransactionalMigrationOperationWarning)));
         }
         else
         {
