@@ -141,10 +141,14 @@ public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
         await ExpectAsync(client.GetAsync($"/api/v1/runs/{runId}/variants/1/model?format=pt"), HttpStatusCode.BadRequest, "format");
         await ExpectAsync(client.PostAsJsonAsync("/api/v1/devices", new { name = "../etc" }), HttpStatusCode.BadRequest, "name");
         await ExpectAsync(client.PostAsJsonAsync("/api/v1/devices", new { name = "long-cpu", cpuModel = new string('x', 201) }), HttpStatusCode.BadRequest, "cpuModel");
-        await ExpectAsync(client.PostAsJsonAsync($"/api/v1/devices/{device}/latencies",
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/v1/devices", new { name = "bad-input-phone" })).StatusCode);
+        await ExpectAsync(client.PostAsJsonAsync("/api/v1/devices/bad-input-phone/latencies",
             new { runId, measurements = new[] { new { rankFraction = 0.3, batch = 1, medianMs = 1.0 } } }), HttpStatusCode.BadRequest, "measurements[0].rankFraction");
-        await ExpectAsync(client.PostAsJsonAsync($"/api/v1/devices/{device}/latencies",
+        await ExpectAsync(client.PostAsJsonAsync("/api/v1/devices/bad-input-phone/latencies",
             new { runId, measurements = new[] { new { rankFraction = 1.0, batch = 1, medianMs = -2.0 } } }), HttpStatusCode.BadRequest, "measurements[0].medianMs");
+        // Built-in profiles are the workers' measurements, shared by every tenant: read-only over the API.
+        await ExpectAsync(client.PostAsJsonAsync($"/api/v1/devices/{device}/latencies",
+            new { runId, measurements = new[] { new { rankFraction = 1.0, batch = 1, medianMs = 2.0 } } }), HttpStatusCode.Conflict);
         await ExpectAsync(client.PostAsJsonAsync("/api/v1/devices/no-such-device/latencies",
             new { runId, measurements = new[] { new { rankFraction = 1.0, batch = 1, medianMs = 2.0 } } }), HttpStatusCode.NotFound);
 

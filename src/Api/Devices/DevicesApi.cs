@@ -146,6 +146,12 @@ public static class DevicesApi
 
         DeviceProfile device = await db.DeviceProfiles.FindByNameAsync(name, cancellationToken)
             ?? throw new NotFoundException("Device", name);
+        if (device.BuiltIn)
+        {
+            // Shared by every tenant and measured by the workers: posted numbers would shift other tenants' estimates.
+            throw new ConflictException(
+                $"Device profile '{name}' is built in: the workers measure it. Register your own profile (POST /api/v1/devices) and post its latencies there.");
+        }
         Run run = await catalog.FinishedRunAsync(request.RunId, cancellationToken);
         for (int i = 0; i < request.Measurements!.Count; i++)
         {

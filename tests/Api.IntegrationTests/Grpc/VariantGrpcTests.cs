@@ -262,7 +262,8 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         await ExpectAsync(ReadAllAsync(Variants.FetchVariant(new FetchVariantRequest { RunId = run, RankFraction = 0.3 })), StatusCode.NotFound);
         await ExpectAsync(ReadAllAsync(Variants.FetchVariant(new FetchVariantRequest { RunId = run, RankFraction = 1, Format = (VariantFormat)7 })), StatusCode.InvalidArgument, "format");
         await ExpectAsync(ReadAllAsync(Variants.FetchVariant(new FetchVariantRequest { RunId = run, RankFraction = 1, ChunkSize = 10 })), StatusCode.InvalidArgument, "chunkSize");
-        await ExpectAsync(Devices.PostLatenciesAsync(Post(device, 0.3, 1)).ResponseAsync, StatusCode.InvalidArgument, "measurements[0].rankFraction");
+        await ExpectAsync(Devices.PostLatenciesAsync(Post(unmeasured, 0.3, 1)).ResponseAsync, StatusCode.InvalidArgument, "measurements[0].rankFraction");
+        await ExpectAsync(Devices.PostLatenciesAsync(Post(device, 1, 1)).ResponseAsync, StatusCode.FailedPrecondition);
         await ExpectAsync(Devices.PostLatenciesAsync(Post(device, 1, -2)).ResponseAsync, StatusCode.InvalidArgument, "measurements[0].medianMs");
         await ExpectAsync(Devices.PostLatenciesAsync(Post(device, 1, 1, withMeasurement: false)).ResponseAsync, StatusCode.InvalidArgument, "measurements");
         await ExpectAsync(Devices.PostLatenciesAsync(Post("no-such-device", 1, 2)).ResponseAsync, StatusCode.NotFound);
