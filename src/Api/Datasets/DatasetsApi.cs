@@ -122,15 +122,7 @@ public static class DatasetsApi
         (offset, limit) = Paging.Clamp(rules, offset, limit);
         TimeWindow created = TimeWindow.Check(rules, "createdAfter", createdAfter, "createdBefore", createdBefore);
         rules.ThrowIfInvalid();
-        IQueryable<Dataset> query = db.Datasets.AsNoTracking();
-        if (created.From is { } from)
-        {
-            query = query.Where(d => d.CreatedAt >= from);
-        }
-        if (created.Before is { } before)
-        {
-            query = query.Where(d => d.CreatedAt < before);
-        }
+        IQueryable<Dataset> query = created.Apply(db.Datasets.AsNoTracking(), d => d.CreatedAt);
         int total = await query.CountAsync(cancellationToken);
         List<Dataset> items = await query.OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id)
             .Skip(offset).Take(limit).ToListAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Linq.Expressions;
 
 namespace Api.Datasets;
 
@@ -24,5 +25,27 @@ internal readonly record struct TimeWindow(DateTime? From, DateTime? Before)
                 $"must not be earlier than {afterField} (was {end.UtcDateTime:O}; {afterField} is {start.UtcDateTime:O})."));
         }
         return new TimeWindow(after?.UtcDateTime, before?.UtcDateTime);
+    }
+
+    /// <summary>Keeps the items whose <paramref name="at"/> lies in the window (translated to SQL, with the ends as parameters).</summary>
+    public IQueryable<T> Apply<T>(IQueryable<T> query, Expression<Func<T, DateTime>> at)
+    {
+        if (From is { } from)
+        {
+            query = query.Where(Compare(at, from, Expression.GreaterThanOrEqual));
+        }
+        if (Before is { } before)
+        {
+            query = query.Where(Compare(at, before, Expression.LessThan));
+        }
+        return query;
+    }
+
+    private static Expression<Func<T, bool>> Compare<T>(
+        Expression<Func<T, DateTime>> at, DateTime value, Func<Expression, Expression, BinaryExpression> compare)
+    {
+        // A captured variable, not a constant, so EF Core sends it as a parameter.
+        Expression<Func<DateTime>> bound = () => value;
+        return Expression.Lambda<Func<T, bool>>(compare(at.Body, bound.Body), at.Parameters);
     }
 }

@@ -75,15 +75,7 @@ public static class JobsApi
         (offset, limit) = Paging.Clamp(rules, offset, limit);
         TimeWindow created = TimeWindow.Check(rules, "createdAfter", createdAfter, "createdBefore", createdBefore);
         rules.ThrowIfInvalid();
-        IQueryable<Job> query = db.Jobs.AsNoTracking();
-        if (created.From is { } from)
-        {
-            query = query.Where(j => j.CreatedAt >= from);
-        }
-        if (created.Before is { } before)
-        {
-            query = query.Where(j => j.CreatedAt < before);
-        }
+        IQueryable<Job> query = created.Apply(db.Jobs.AsNoTracking(), j => j.CreatedAt);
         if (status is not null)
         {
             query = query.Where(j => j.Status == status);

@@ -77,7 +77,7 @@ public static class RunsApi
         (offset, limit) = Paging.Clamp(rules, offset, limit);
         TimeWindow started = TimeWindow.Check(rules, "startedAfter", startedAfter, "startedBefore", startedBefore);
         rules.ThrowIfInvalid();
-        IQueryable<Run> query = db.Runs.AsNoTracking();
+        IQueryable<Run> query = started.Apply(db.Runs.AsNoTracking(), r => r.StartedAt);
         if (jobId is not null)
         {
             query = query.Where(r => r.JobId == jobId);
@@ -85,14 +85,6 @@ public static class RunsApi
         if (datasetId is not null)
         {
             query = query.Where(r => db.Jobs.Any(j => j.Id == r.JobId && j.DatasetId == datasetId));
-        }
-        if (started.From is { } from)
-        {
-            query = query.Where(r => r.StartedAt >= from);
-        }
-        if (started.Before is { } before)
-        {
-            query = query.Where(r => r.StartedAt < before);
         }
         if (status is not null)
         {
