@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Domain.Common;
 
 namespace Domain.Tenants;
@@ -7,7 +6,7 @@ namespace Domain.Tenants;
 /// A team sharing the service. Datasets, jobs, runs (with their variants) and device profiles belong to
 /// one tenant and are invisible to the others; API keys authenticate as a tenant.
 /// </summary>
-public sealed partial class Tenant
+public sealed class Tenant
 {
     public const int MaxNameLength = 64;
 
@@ -23,20 +22,7 @@ public sealed partial class Tenant
 
     public DateTime CreatedAt { get; set; }
 
-    public static void ValidateName(Rules rules, string field, string? name)
-    {
-        if (string.IsNullOrEmpty(name))
-        {
-            rules.Add(field, "is required.");
-        }
-        else if (name.Length > MaxNameLength || !NamePattern().IsMatch(name))
-        {
-            rules.Add(field, $"must be 1 to {MaxNameLength} lower-case letters, digits, '.', '_' or '-', starting with a letter or digit (was '{name}').");
-        }
-    }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$")]
-    private static partial Regex NamePattern();
+    public static void ValidateName(Rules rules, string field, string? name) => Slug.Validate(rules, field, name, MaxNameLength);
 }
 
 /// <summary>Something that belongs to one tenant.</summary>

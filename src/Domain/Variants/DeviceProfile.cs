@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Domain.Common;
 
 namespace Domain.Variants;
@@ -7,7 +6,7 @@ namespace Domain.Variants;
 /// A device that runs variants: a built-in profile for each host the workers measured, or a user's own
 /// (a phone, an edge box) whose latencies arrive through <c>POST /devices/{name}/latencies</c>.
 /// </summary>
-public sealed partial class DeviceProfile
+public sealed class DeviceProfile
 {
     public const int MaxNameLength = 64;
 
@@ -34,20 +33,7 @@ public sealed partial class DeviceProfile
 
     public DateTime CreatedAt { get; set; }
 
-    public static void ValidateName(Rules rules, string field, string? name)
-    {
-        if (string.IsNullOrEmpty(name))
-        {
-            rules.Add(field, "is required.");
-        }
-        else if (name.Length > MaxNameLength || !NamePattern().IsMatch(name))
-        {
-            rules.Add(field, $"must be 1 to {MaxNameLength} lower-case letters, digits, '.', '_' or '-', starting with a letter or digit (was '{name}').");
-        }
-    }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$")]
-    private static partial Regex NamePattern();
+    public static void ValidateName(Rules rules, string field, string? name) => Slug.Validate(rules, field, name, MaxNameLength);
 }
 
 /// <summary>Latency of one variant (run, rank fraction) on one device at one batch size.</summary>
