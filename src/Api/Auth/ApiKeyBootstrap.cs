@@ -98,14 +98,6 @@ public sealed class ApiKeyBootstrap(
             Tenant.DefaultName, secret, path, path);
     }
 
-    private ApiKey NewKey(string name, string secret) => new()
-    {
-        Id = Guid.CreateVersion7(),
-        TenantId = Tenant.DefaultId,
-        Name = name,
-        Hash = ApiKey.HashOf(secret),
-        Prefix = ApiKey.PrefixOf(secret),
-        IsAdmin = true,
-        CreatedAt = clock.GetUtcNow().UtcDateTime,
-    };
+    private ApiKey NewKey(string name, string secret) =>
+        ApiKey.Create(Tenant.DefaultId, name, secret, isAdmin: true, clock.GetUtcNow().UtcDateTime);
 }

@@ -34,16 +34,7 @@ internal static class KeyCommand
             db.Tenants.Add(tenant);
         }
         string secret = ApiKey.NewSecret();
-        db.ApiKeys.Add(new ApiKey
-        {
-            Id = Guid.CreateVersion7(),
-            TenantId = tenant.Id,
-            Name = keyName,
-            Hash = ApiKey.HashOf(secret),
-            Prefix = ApiKey.PrefixOf(secret),
-            IsAdmin = admin,
-            CreatedAt = clock.GetUtcNow().UtcDateTime,
-        });
+        db.ApiKeys.Add(ApiKey.Create(tenant.Id, keyName, secret, admin, clock.GetUtcNow().UtcDateTime));
         await db.SaveChangesAsync();
         await Console.Error.WriteLineAsync($"Created {(admin ? "an admin" : "a")} key '{keyName}' of tenant '{tenant.Name}'. It is shown only now:");
         Console.WriteLine(secret);

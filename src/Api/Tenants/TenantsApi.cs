@@ -97,16 +97,7 @@ public static class TenantsApi
         rules.ThrowIfInvalid();
         await RequireTenantAsync(db, id, cancellationToken);
         string secret = ApiKey.NewSecret();
-        var key = new ApiKey
-        {
-            Id = Guid.CreateVersion7(),
-            TenantId = id,
-            Name = request.Name!.Trim(),
-            Hash = ApiKey.HashOf(secret),
-            Prefix = ApiKey.PrefixOf(secret),
-            IsAdmin = request.IsAdmin,
-            CreatedAt = clock.GetUtcNow().UtcDateTime,
-        };
+        ApiKey key = ApiKey.Create(id, request.Name!.Trim(), secret, request.IsAdmin, clock.GetUtcNow().UtcDateTime);
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Created($"/api/v1/tenants/{id}/keys",

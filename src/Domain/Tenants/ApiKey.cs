@@ -37,6 +37,18 @@ public sealed class ApiKey
 
     public bool IsRevoked => RevokedAt is not null;
 
+    /// <summary>The stored form of <paramref name="secret"/>: its hash and prefix, never the secret itself.</summary>
+    public static ApiKey Create(Guid tenantId, string name, string secret, bool isAdmin, DateTime createdAt) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        TenantId = tenantId,
+        Name = name,
+        Hash = HashOf(secret),
+        Prefix = PrefixOf(secret),
+        IsAdmin = isAdmin,
+        CreatedAt = createdAt,
+    };
+
     /// <summary>A new random key: <c>tsk_</c> + 32 URL-safe characters (192 bits).</summary>
     public static string NewSecret() =>
         SecretPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
