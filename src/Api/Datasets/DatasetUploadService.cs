@@ -526,11 +526,7 @@ public sealed class DatasetUpload : IDisposable
             byte[] buffer = new byte[81920];
             foreach ((string field, ZipArchiveEntry entry) in found)
             {
-                if (entry.Length > limits.MaxCompressionRatio * Math.Max(entry.CompressedLength, 1))
-                {
-                    throw new DomainValidationException("archive",
-                        $"entry '{entry.FullName}' is compressed {entry.Length / Math.Max(entry.CompressedLength, 1)}:1; at most {limits.MaxCompressionRatio}:1 is accepted ({DatasetLimitsOptions.Key(nameof(limits.MaxCompressionRatio))}).");
-                }
+                ImageFolderConverter.CheckCompressionRatio(entry, limits);
                 StagedFile staged = _store.Stage();
                 _raw[field] = staged;
                 try

@@ -73,6 +73,16 @@ public static class ImageFolderConverter
         }
     }
 
+    /// <summary>A ZIP bomb guard for one entry of an <c>archive</c> upload (image folders or IDX files).</summary>
+    internal static void CheckCompressionRatio(ZipArchiveEntry entry, DatasetLimitsOptions limits)
+    {
+        if (entry.Length > limits.MaxCompressionRatio * Math.Max(entry.CompressedLength, 1))
+        {
+            throw new DomainValidationException(Field,
+                $"entry '{entry.FullName}' is compressed {entry.Length / Math.Max(entry.CompressedLength, 1)}:1; at most {limits.MaxCompressionRatio}:1 is accepted ({DatasetLimitsOptions.Key(nameof(limits.MaxCompressionRatio))}).");
+        }
+    }
+
     /// <summary>Checks every entry's name and size and sorts the images into the train and test splits.</summary>
     private static (List<Image> Train, List<Image> Test) List(ZipArchive zip, DatasetLimitsOptions limits)
     {
@@ -97,11 +107,7 @@ public static class ImageFolderConverter
                 throw new DomainValidationException(Field,
                     $"entry '{name}' is {entry.Length} bytes; images of at most {limits.MaxZipEntryBytes} bytes are accepted ({DatasetLimitsOptions.Key(nameof(limits.MaxZipEntryBytes))}).");
             }
-            if (entry.Length > limits.MaxCompressionRatio * Math.Max(entry.CompressedLength, 1))
-            {
-                throw new DomainValidationException(Field,
-                    $"entry '{name}' is compressed {entry.Length / Math.Max(entry.CompressedLength, 1)}:1; at most {limits.MaxCompressionRatio}:1 is accepted ({DatasetLimitsOptions.Key(nameof(limits.MaxCompressionRatio))}).");
-            }
+            CheckCompressionRatio(entry, limits);
             if (name.EndsWith('/') || parts.Any(p => p.StartsWith('.') || p == "__MACOSX"))
             {
                 continue; // folders and hidden files (.DS_Store, __MACOSX)
