@@ -300,8 +300,8 @@ public sealed class DatasetUploadService(
             Format = format,
             Shape = train.Shape,
             Classes = classes,
-            ClassCounts = CountClasses(train.Labels, classes),
-            TestClassCounts = test is null ? [] : CountClasses(test.Labels, classes),
+            ClassCounts = train.ClassCounts[..classes],
+            TestClassCounts = test is null ? [] : test.ClassCounts[..classes],
             Samples = train.Count,
             TestSamples = test?.Count ?? 0,
             ContentHash = hash,
@@ -339,17 +339,13 @@ public sealed class DatasetUploadService(
         }
     }
 
-    private static int[] CountClasses(byte[] labels, int classes)
+    /// <summary>A validated split; <see cref="ClassCounts"/> has one entry per possible label byte (256).</summary>
+    private sealed record IdxSplit(int Count, int[] Shape, byte[] Labels, int[] ClassCounts)
     {
-        var counts = new int[classes];
-        foreach (byte label in labels)
-        {
-            counts[label]++;
-        }
-        return counts;
-    }
+        public int MaxLabel => Array.FindLastIndex(ClassCounts, c => c > 0);
 
-    private sealed record IdxSplit(int Count, int[] Shape, int MaxLabel, int DistinctLabels, byte[] Labels);
+        public int DistinctLabels => ClassCounts.Count(c => c > 0);
+    }
 
     /// <summary>Checks headers, exact lengths, the sample limit and the image/label count match; reads the labels for the class counts.</summary>
     private static IdxSplit ReadSplit(StagedFile images, StagedFile labels, string imagesField, string labelsField, DatasetLimitsOptions limits)
@@ -382,14 +378,14 @@ public sealed class DatasetUploadService(
         }
         rules.ThrowIfInvalid();
 
-        var seen = new bool[256];
+        var counts = new int[256];
         var buffer = new byte[labelHeader.Count];
         labelStream.ReadExactly(buffer);
         foreach (byte label in buffer)
         {
-            seen[label] = true;
+            counts[label]++;
         }
-        return new IdxSplit(imageHeader.Count, imageHeader.SampleShape, Array.LastIndexOf(seen, true), seen.Count(s => s), buffer);
+        return new IdxSplit(imageHeader.Count, imageHeader.SampleShape, buffer, counts);
     }
 
     private static void CheckLength(Rules rules, string field, IdxHeader header, long actual)
