@@ -98,4 +98,261 @@ public class JobSpecTests
         Assert.NotNull(normalized.Maestro);
         Assert.Equal(SweepSpec.DefaultFractions, normalized.Sweep!.RankFractions);
     }
+
+    [Fact]
+    public void Normalized_CleanLabels_WritesLastSelectionNoSplitAndTheDefaultWarmup()
+    {
+        JobSpec normalized = Valid().Normalized();
+
+        Assert.Equal(ModelSelections.Last, normalized.Training.ModelSelection);
+        Assert.Null(normalized.Training.ValidationFraction);
+        Assert.Equal(0, normalized.EffectiveValidationFraction);
+        Assert.Equal(MaestroSpec.DefaultDenseWarmupEpochs(5), normalized.Maestro!.DenseWarmupEpochs);
+    }
+
+    [Fact]
+    public void Normalized_NoisyLabels_WritesBestValidationAndTheDefaultSplit()
+    {
+        JobSpec normalized = (Valid() with { Noise = new NoiseSpec { Kind = "pair", Rate = 0.45 } }).Normalized();
+
+        Assert.Equal(ModelSelections.BestValidation, normalized.Training.ModelSelection);
+        Assert.Equal(TrainingSpec.DefaultValidationFraction, normalized.Training.ValidationFraction);
+    }
+
+    [Fact]
+    public void Normalized_NestedDropout_KeepsTheSplitInItsOwnSection()
+    {
+        JobSpec normalized = (Valid() with { NestedDropout = new NestedDropoutSpec { ValidationFraction = 0.2 } }).Normalized();
+
+        Assert.Equal(ModelSelections.BestValidation, normalized.Training.ModelSelection);
+        Assert.Null(normalized.Training.ValidationFraction);
+        Assert.Equal(0.2, normalized.EffectiveValidationFraction);
+        Assert.Equal(0, normalized.Maestro!.DenseWarmupEpochs);
+    }
+
+    [Fact]
+    public void Normalized_ExplicitValues_AreKept()
+    {
+        JobSpec spec = Valid() with
+        {
+            Training = Valid().Training with { Epochs = 10, ModelSelection = ModelSelections.Last, ValidationFraction = 0.25 },
+            Maestro = new MaestroSpec { DenseWarmupEpochs = 3 },
+            CoTeaching = null,
+        };
+
+        JobSpec normalized = spec.Normalized();
+
+        Assert.Equal(ModelSelections.Last, normalized.Training.ModelSelection);
+        Assert.Equal(0.25, normalized.Training.ValidationFraction);
+        Assert.Equal(3, normalized.Maestro!.DenseWarmupEpochs);
+        Assert.Equal(3, normalized.EffectiveDenseWarmupEpochs);
+    }
+
+    [Theory]
+    [MemberData(nameof(MethodMixes))]
+    public void Normalized_EveryMethodMix_IsValidIdempotentAndKeepsTheEffectiveValues(JobSpec spec)
+    {
+        JobSpec normalized = spec.Normalized();
+
+        Assert.Empty(normalized.Validate(s_mnistShape, 10));
+        Assert.Equal(normalized.ToJson(), normalized.Normalized().ToJson());
+        Assert.Equal(spec.EffectiveModelSelection, normalized.EffectiveModelSelection);
+        Assert.Equal(spec.EffectiveValidationFraction, normalized.EffectiveValidationFraction);
+        Assert.Equal(spec.EffectiveDenseWarmupEpochs, normalized.EffectiveDenseWarmupEpochs);
+    }
+
+    public static TheoryData<JobSpec> MethodMixes => new()
+    {
+        Valid(),
+        Valid() with { Model = Valid().Model with { LowRank = false, MaxRank = null } },
+        Valid() with { Maestro = new MaestroSpec { DenseWarmupEpochs = 2 } },
+        Valid() with { Noise = new NoiseSpec { Rate = 0.2 } },
+        Valid() with { CoTeaching = new CoTeachingSpec { ForgetRate = 0.3 } },
+        Valid() with { NestedDropout = new NestedDropoutSpec(), CoTeaching = new CoTeachingSpec { ForgetRate = 0.3, Plus = true } },
+        Valid() with { Training = Valid().Training with { ModelSelection = ModelSelections.BestValidation } },
+        Valid() with { Training = Valid().Training with { ValidationFraction = 0.3 }, Sweep = new SweepSpec { SvdBaseline = true } },
+    };
+
+    [Theory]
+    [InlineData("mlp", true, true, 3, 3)]
+    [InlineData("mlp", false, true, 3, 0)]
+    [InlineData("mlp", true, false, 3, 0)]
+    [InlineData("mlp", true, true, null, 0)]
+    public void EffectiveDenseWarmupEpochs_AppliesOnlyToMaestro(string kind, bool lowRank, bool orderedDropout, int? warmup, int expected)
+    {
+        JobSpec spec = Valid() with
+        {
+            Model = new ModelSpec { Kind = kind, Hidden = [32], LowRank = lowRank },
+            Training = Valid().Training with { Epochs = 10 },
+            Maestro = new MaestroSpec { OrderedDropout = orderedDropout, DenseWarmupEpochs = warmup },
+        };
+
+        Assert.Equal(expected, spec.EffectiveDenseWarmupEpochs);
+    }
+
+    [Fact]
+    public void EffectiveDenseWarmupEpochs_WithCoTeachingOrNestedDropout_IsZero()
+    {
+        var maestro = new MaestroSpec { DenseWarmupEpochs = 2 };
+
+        Assert.Equal(0, (Valid() with { Maestro = maestro, CoTeaching = new CoTeachingSpec { ForgetRate = 0.2 } }).EffectiveDenseWarmupEpochs);
+        Assert.Equal(0, (Valid() with { Maestro = maestro, NestedDropout = new NestedDropoutSpec() }).EffectiveDenseWarmupEpochs);
+    }
+
+    [Theory]
+    [InlineData(false, false, false, null, "last")]
+    [InlineData(true, false, false, null, "best-validation")]
+    [InlineData(false, true, false, null, "best-validation")]
+    [InlineData(false, false, true, null, "best-validation")]
+    [InlineData(true, false, false, "last", "last")]
+    [InlineData(false, false, false, "best-validation", "best-validation")]
+    public void EffectiveModelSelection_DefaultsToBestValidationForNoisyLabels(bool noise, bool coTeaching, bool nested, string? given, string expected)
+    {
+        JobSpec spec = Valid() with
+        {
+            Training = Valid().Training with { ModelSelection = given },
+            Noise = noise ? new NoiseSpec { Rate = 0.2 } : null,
+            CoTeaching = coTeaching ? new CoTeachingSpec { ForgetRate = 0.2 } : null,
+            NestedDropout = nested ? new NestedDropoutSpec() : null,
+        };
+
+        Assert.Equal(expected, spec.EffectiveModelSelection);
+    }
+
+    [Theory]
+    [InlineData(null, null, null, 0)]
+    [InlineData(null, 0.3, null, 0.3)]
+    [InlineData("best-validation", null, null, 0.1)]
+    [InlineData("best-validation", 0.2, null, 0.2)]
+    [InlineData(null, null, 0.25, 0.25)]
+    [InlineData("last", null, 0.25, 0.25)]
+    public void EffectiveValidationFraction_FollowsSelectionAndNestedDropout(string? selection, double? fraction, double? nestedFraction, double expected)
+    {
+        JobSpec spec = Valid() with
+        {
+            Training = Valid().Training with { ModelSelection = selection, ValidationFraction = fraction },
+            NestedDropout = nestedFraction is double f ? new NestedDropoutSpec { ValidationFraction = f } : null,
+        };
+
+        Assert.Equal(expected, spec.EffectiveValidationFraction);
+    }
+
+    [Theory]
+    [InlineData(-1, "between 0 and 999")]
+    [InlineData(5, "less than training.epochs (5)")]
+    [InlineData(7, "less than training.epochs (5)")]
+    public void Validate_DenseWarmupOutOfRange_NamesTheField(int warmup, string reason)
+    {
+        JobSpec spec = Valid() with { Maestro = new MaestroSpec { DenseWarmupEpochs = warmup } };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal("maestro.denseWarmupEpochs", error.Field);
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Theory]
+    [InlineData("dense", "model.lowRank is false")]
+    [InlineData("no-ordered-dropout", "maestro.orderedDropout is false")]
+    [InlineData("co-teaching", "coTeaching is set")]
+    [InlineData("nested", "nestedDropout is set")]
+    public void Validate_DenseWarmupWhereItCannotApply_SaysWhy(string mix, string why)
+    {
+        var maestro = new MaestroSpec { DenseWarmupEpochs = 2, OrderedDropout = mix != "no-ordered-dropout" };
+        JobSpec spec = Valid() with
+        {
+            Model = mix == "dense" ? Valid().Model with { LowRank = false, MaxRank = null } : Valid().Model,
+            Maestro = maestro,
+            CoTeaching = mix == "co-teaching" ? new CoTeachingSpec { ForgetRate = 0.2 } : null,
+            NestedDropout = mix == "nested" ? new NestedDropoutSpec() : null,
+        };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal("maestro.denseWarmupEpochs", error.Field);
+        Assert.Contains(why, error.Message);
+    }
+
+    [Fact]
+    public void Validate_ZeroDenseWarmupOnADenseModel_IsAccepted()
+    {
+        JobSpec spec = Valid() with { Model = Valid().Model with { LowRank = false, MaxRank = null }, Maestro = new MaestroSpec { DenseWarmupEpochs = 0 } };
+
+        Assert.Empty(spec.Validate(s_mnistShape, 10));
+    }
+
+    [Theory]
+    [InlineData("best")]
+    [InlineData("Last")]
+    public void Validate_UnknownModelSelection_IsRejected(string selection)
+    {
+        JobSpec spec = Valid() with { Training = Valid().Training with { ModelSelection = selection } };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal("training.modelSelection", error.Field);
+        Assert.Contains("last, best-validation", error.Message);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.51)]
+    [InlineData(double.NaN)]
+    public void Validate_ValidationFractionOutsideRange_IsRejected(double fraction)
+    {
+        JobSpec spec = Valid() with { Training = Valid().Training with { ValidationFraction = fraction } };
+
+        Assert.Equal("training.validationFraction", Assert.Single(spec.Validate(s_mnistShape, 10)).Field);
+    }
+
+    [Fact]
+    public void Validate_ValidationFractionWithNestedDropout_PointsToNestedDropoutsOwn()
+    {
+        JobSpec spec = Valid() with { Training = Valid().Training with { ValidationFraction = 0.2 }, NestedDropout = new NestedDropoutSpec() };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal("training.validationFraction", error.Field);
+        Assert.Contains("nestedDropout.validationFraction", error.Message);
+    }
+
+    [Fact]
+    public void ToJson_ThenParse_RoundTripsCamelCaseWithoutNulls()
+    {
+        JobSpec spec = Valid() with { Maestro = new MaestroSpec { DenseWarmupEpochs = 1 }, Training = Valid().Training with { ModelSelection = "last" } };
+
+        string json = spec.ToJson();
+
+        Assert.Contains("\"denseWarmupEpochs\":1", json);
+        Assert.Contains("\"modelSelection\":\"last\"", json);
+        Assert.DoesNotContain("null", json);
+        Assert.DoesNotContain("effective", json, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(json, JobSpec.Parse(json).ToJson());
+    }
+
+    [Theory]
+    [InlineData("", "body", "is empty")]
+    [InlineData("   ", "body", "is empty")]
+    [InlineData("null", "body", "must be a JSON object")]
+    [InlineData("[1]", "body", "is not valid")]
+    [InlineData("{\"datasetId\":", "datasetId", "is not valid")]
+    [InlineData("{\"trainng\":{}}", "trainng", "is not valid")]
+    [InlineData("{\"training\":{\"epoch\":3}}", "training.epoch", "is not valid")]
+    [InlineData("{\"training\":{\"epochs\":2.5}}", "training.epochs", "is not valid")]
+    [InlineData("{\"maestro\":{\"denseWarmupEpochs\":\"two\"}}", "maestro.denseWarmupEpochs", "is not valid")]
+    public void Parse_BadJson_NamesTheFieldPath(string json, string field, string reason)
+    {
+        var ex = Assert.Throws<DomainValidationException>(() => JobSpec.Parse(json));
+
+        ValidationError error = Assert.Single(ex.Errors);
+        Assert.Equal(field, error.Field);
+        Assert.StartsWith(reason, error.Message);
+    }
+
+    [Fact]
+    public void JobSpecJson_Options_AreReadOnly()
+    {
+        Assert.True(JobSpecJson.Options.IsReadOnly);
+        Assert.Throws<InvalidOperationException>(() => JobSpecJson.Options.WriteIndented = true);
+    }
 }

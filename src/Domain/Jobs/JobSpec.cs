@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Domain.Common;
 
@@ -5,7 +6,8 @@ namespace Domain.Jobs;
 
 /// <summary>
 /// Everything a user submits to train one network: the dataset, the architecture, the optimiser and
-/// the optional method sections. Serialised as camelCase JSON and stored verbatim on the job.
+/// the optional method sections. Serialised as camelCase JSON (<see cref="JobSpecJson"/>) and stored on the job
+/// <see cref="Normalized"/>.
 /// </summary>
 public sealed record JobSpec
 {
@@ -38,8 +40,95 @@ public sealed record JobSpec
     [JsonIgnore]
     public SweepSpec EffectiveSweep => Sweep ?? new SweepSpec();
 
-    /// <summary>The spec with every default written out, as stored on the job (so a run stays reproducible when defaults change).</summary>
-    public JobSpec Normalized() => this with { Maestro = EffectiveMaestro, Sweep = EffectiveSweep };
+    /// <summary>
+    /// Whether a dense warm-up can precede training: only the Maestro recipe (a low-rank model trained with
+    /// ordered dropout, without co-teaching or nested dropout) starts from the SVD of a dense network.
+    /// </summary>
+    [JsonIgnore]
+    public bool DenseWarmupApplies =>
+        Model.LowRank && EffectiveMaestro.OrderedDropout && CoTeaching is null && NestedDropout is null;
+
+    /// <summary>
+    /// Epochs of dense training before ordered-dropout training: <see cref="MaestroSpec.DenseWarmupEpochs"/>, else
+    /// <see cref="MaestroSpec.DefaultDenseWarmupEpochs"/>; 0 when <see cref="DenseWarmupApplies"/> is false.
+    /// Always less than <see cref="TrainingSpec.Epochs"/>.
+    /// </summary>
+    [JsonIgnore]
+    public int EffectiveDenseWarmupEpochs => DenseWarmupApplies
+        ? Math.Clamp(EffectiveMaestro.DenseWarmupEpochs ?? MaestroSpec.DefaultDenseWarmupEpochs(Training.Epochs), 0, Math.Max(Training.Epochs - 1, 0))
+        : 0;
+
+    /// <summary>
+    /// Which epoch's model the run ships (<see cref="ModelSelections"/>): <see cref="TrainingSpec.ModelSelection"/>,
+    /// else <c>best-validation</c> when the labels may be noisy (co-teaching, nested dropout or synthetic noise) and
+    /// <c>last</c> otherwise.
+    /// </summary>
+    [JsonIgnore]
+    public string EffectiveModelSelection => Training.ModelSelection
+        ?? (CoTeaching is not null || NestedDropout is not null || Noise is not null ? ModelSelections.BestValidation : ModelSelections.Last);
+
+    /// <summary>
+    /// Share of the (noisy) training labels held out as the validation split; 0 means no split.
+    /// <see cref="NestedDropoutSpec.ValidationFraction"/> when nested dropout is set (its split also chooses K);
+    /// else <see cref="TrainingSpec.ValidationFraction"/>, which defaults to <see cref="TrainingSpec.DefaultValidationFraction"/>
+    /// under <c>best-validation</c> model selection and to 0 under <c>last</c>.
+    /// </summary>
+    [JsonIgnore]
+    public double EffectiveValidationFraction => NestedDropout is { } nested
+        ? nested.ValidationFraction
+        : Training.ValidationFraction ?? (EffectiveModelSelection == ModelSelections.BestValidation ? TrainingSpec.DefaultValidationFraction : 0);
+
+    /// <summary>
+    /// The spec with every default written out, as stored on the job (so a run stays reproducible when defaults
+    /// change): the method sections, the dense warm-up, the model selection and, when there is a split outside
+    /// nested dropout, its validation fraction. Normalising twice gives the same spec.
+    /// </summary>
+    public JobSpec Normalized()
+    {
+        double split = EffectiveValidationFraction;
+        return this with
+        {
+            Maestro = EffectiveMaestro with { DenseWarmupEpochs = EffectiveDenseWarmupEpochs },
+            Sweep = EffectiveSweep,
+            Training = Training with
+            {
+                ModelSelection = EffectiveModelSelection,
+                // Nested dropout's own section holds its split; null under 'last' means no split.
+                ValidationFraction = NestedDropout is null && split > 0 ? split : Training.ValidationFraction,
+            },
+        };
+    }
+
+    /// <summary>
+    /// Reads a spec from its JSON (<see cref="JobSpecJson.Options"/>). Malformed JSON, a wrong type or a member the
+    /// spec does not have throws a <see cref="DomainValidationException"/> naming the field's path
+    /// (e.g. <c>training.epochs</c>; <c>body</c> for the document itself). The spec is not validated: call <see cref="Validate"/>.
+    /// </summary>
+    public static JobSpec Parse(string json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            throw new DomainValidationException("body", "is empty; send a JSON job spec.");
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<JobSpec>(json, JobSpecJson.Options) ?? throw new DomainValidationException("body", "must be a JSON object.");
+        }
+        catch (JsonException ex)
+        {
+            string field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            throw new DomainValidationException(field, $"is not valid: {FirstSentence(ex.Message)}");
+        }
+    }
+
+    /// <summary>The spec as JSON (<see cref="JobSpecJson.Options"/>), as sent by the SDK and stored on the job.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JobSpecJson.Options);
+
+    private static string FirstSentence(string message)
+    {
+        int end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end < 0 ? message : message[..(end + 1)];
+    }
 
     /// <summary>
     /// Checks the whole spec and returns every violation at once. <paramref name="inputShape"/> (per sample,
@@ -69,10 +158,45 @@ public sealed record JobSpec
             Training.Validate(rules, "training");
         }
         Maestro?.Validate(rules, "maestro");
+        if (Model is not null && Training is not null)
+        {
+            ValidateCrossSection(rules);
+        }
         NestedDropout?.Validate(rules, "nestedDropout", Training?.Epochs);
         CoTeaching?.Validate(rules, "coTeaching", Noise, Training?.Epochs);
         Noise?.Validate(rules, "noise", classes);
         Sweep?.Validate(rules, "sweep");
         return rules.Errors;
+    }
+
+    /// <summary>The rules of fields whose meaning depends on other sections.</summary>
+    private void ValidateCrossSection(Rules rules)
+    {
+        if (Maestro?.DenseWarmupEpochs is int warmup)
+        {
+            const string field = "maestro.denseWarmupEpochs";
+            // The range itself is MaestroSpec's rule.
+            if (warmup >= 1 && warmup <= MaestroSpec.MaxDenseWarmupEpochs && warmup >= Training.Epochs)
+            {
+                rules.Add(field, $"must be less than training.epochs ({Training.Epochs}): ordered-dropout training follows the warm-up (was {warmup}).");
+            }
+            if (warmup > 0)
+            {
+                string? why =
+                    !Model.LowRank ? "the model is dense (model.lowRank is false)"
+                    : !EffectiveMaestro.OrderedDropout ? "maestro.orderedDropout is false"
+                    : CoTeaching is not null ? "coTeaching is set"
+                    : NestedDropout is not null ? "nestedDropout is set"
+                    : null;
+                if (why is not null)
+                {
+                    rules.Add(field, $"applies only to Maestro training of a low-rank model with ordered dropout, without co-teaching or nested dropout; here {why}.");
+                }
+            }
+        }
+        if (NestedDropout is not null && Training.ValidationFraction is not null)
+        {
+            rules.Add("training.validationFraction", "cannot be set with nestedDropout: nestedDropout.validationFraction sets the validation split.");
+        }
     }
 }

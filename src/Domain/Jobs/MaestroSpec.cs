@@ -9,6 +9,9 @@ namespace Domain.Jobs;
 /// </summary>
 public sealed record MaestroSpec
 {
+    /// <summary>Upper bound of <see cref="DenseWarmupEpochs"/> (one less than the most epochs a job may train).</summary>
+    public const int MaxDenseWarmupEpochs = 999;
+
     /// <summary>Train a sampled truncated pass each step so every rank prefix is a working model.</summary>
     public bool OrderedDropout { get; init; } = true;
 
@@ -29,11 +32,31 @@ public sealed record MaestroSpec
 
     public double ShrinkThreshold { get; init; } = 1e-5;
 
+    /// <summary>
+    /// Epochs of dense training at the start of the run; the SVD of the dense layers then initialises the factors
+    /// and ordered-dropout training continues for the remaining epochs of <see cref="TrainingSpec.Epochs"/>, so the
+    /// ordered model starts from post-hoc SVD's curve. Applies only to low-rank models with ordered dropout and
+    /// without co-teaching or nested dropout (<see cref="JobSpec.DenseWarmupApplies"/>).
+    /// Null uses <see cref="DefaultDenseWarmupEpochs"/>; the value in effect is <see cref="JobSpec.EffectiveDenseWarmupEpochs"/>.
+    /// </summary>
+    public int? DenseWarmupEpochs { get; init; }
+
+    /// <summary>
+    /// The dense warm-up of a Maestro run of <paramref name="epochs"/> epochs when <see cref="DenseWarmupEpochs"/> is
+    /// not given; always in [0, epochs). The one place the default lives (0 until benchmarks settle it).
+    /// </summary>
+    public static int DefaultDenseWarmupEpochs(int epochs) => 0;
+
     internal void Validate(Rules rules, string path)
     {
         rules.OneOf($"{path}.sampling", Sampling, MaestroSampling.All);
         rules.Range($"{path}.groupLasso", GroupLasso, 0, 1);
         rules.Range($"{path}.shrinkThreshold", ShrinkThreshold, 0, 1);
+        if (DenseWarmupEpochs is int warmup)
+        {
+            // Less than training.epochs and where it applies: JobSpec's cross-section rules.
+            rules.Range($"{path}.denseWarmupEpochs", warmup, 0, MaxDenseWarmupEpochs);
+        }
         if (!OrderedDropout && !SelfDistillation)
         {
             rules.Add($"{path}.selfDistillation", "cannot be false when orderedDropout is false: nothing would be trained.");

@@ -28,6 +28,25 @@ public sealed record TrainingSpec
 
     public double Gamma { get; init; } = 0.1;
 
+    /// <summary>The validation split of <see cref="ValidationFraction"/> when best-validation selection leaves it out.</summary>
+    public const double DefaultValidationFraction = 0.1;
+
+    /// <summary>
+    /// Which epoch's model the run ships: <c>last</c> (the final epoch) or <c>best-validation</c> (the epoch with the
+    /// best accuracy on the validation split of the noisy training labels; never test labels).
+    /// Null picks <c>best-validation</c> when coTeaching, nestedDropout or noise is set, else <c>last</c>
+    /// (<see cref="JobSpec.EffectiveModelSelection"/>).
+    /// </summary>
+    public string? ModelSelection { get; init; }
+
+    /// <summary>
+    /// Share of the (noisy) training labels held out for model selection, in (0, 0.5]. Null uses
+    /// <see cref="DefaultValidationFraction"/> under <c>best-validation</c> and no split under <c>last</c>; with
+    /// nestedDropout its own <see cref="NestedDropoutSpec.ValidationFraction"/> applies instead
+    /// (<see cref="JobSpec.EffectiveValidationFraction"/>).
+    /// </summary>
+    public double? ValidationFraction { get; init; }
+
     internal void Validate(Rules rules, string path)
     {
         rules.Range($"{path}.epochs", Epochs, 1, 1000);
@@ -42,6 +61,14 @@ public sealed record TrainingSpec
         {
             rules.Range($"{path}.stepSize", StepSize, 1, 1000);
             rules.Range($"{path}.gamma", Gamma, 0, 1, minExclusive: true);
+        }
+        if (ModelSelection is not null)
+        {
+            rules.OneOf($"{path}.modelSelection", ModelSelection, ModelSelections.All);
+        }
+        if (ValidationFraction is double fraction)
+        {
+            rules.Range($"{path}.validationFraction", fraction, 0, 0.5, minExclusive: true);
         }
     }
 }
@@ -59,4 +86,12 @@ public static class Schedules
     public const string Step = "step";
     public const string Cosine = "cosine";
     public static readonly string[] All = [None, Step, Cosine];
+}
+
+/// <summary>Values of <see cref="TrainingSpec.ModelSelection"/>.</summary>
+public static class ModelSelections
+{
+    public const string Last = "last";
+    public const string BestValidation = "best-validation";
+    public static readonly string[] All = [Last, BestValidation];
 }
