@@ -27,11 +27,6 @@ namespace TrainingService.Sdk;
 /// </remarks>
 public sealed class TrainingClient : IDisposable
 {
-    private static readonly JsonSerializerOptions s_specJson = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
-
     /// <summary>Metadata (HTTP header) that carries the API key.</summary>
     public const string ApiKeyMetadata = "x-api-key";
 
@@ -341,7 +336,7 @@ public sealed class TrainingClient : IDisposable
     public Task<SubmitJobResponse> SubmitJobAsync(JobSpec spec, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return SubmitJobAsync(JsonSerializer.Serialize(spec, s_specJson), idempotencyKey, cancellationToken);
+        return SubmitJobAsync(spec.ToJson(), idempotencyKey, cancellationToken);
     }
 
     /// <summary>Submits a job spec given as the JSON body of the REST <c>POST /api/v1/jobs</c>.</summary>

@@ -1,9 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Api.Auth;
 using Infrastructure.Jobs;
-using Worker.Jobs;
 
 namespace Api.Jobs;
 
@@ -11,11 +9,6 @@ namespace Api.Jobs;
 public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvider clock, CurrentTenant tenant, ILogger<JobService> logger)
 {
     public const int MaxIdempotencyKeyLength = 200;
-
-    private static readonly JsonSerializerOptions s_strict = new(TrainingJob.SpecJson)
-    {
-        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
-    };
 
     /// <summary>Creates and enqueues a job; with an idempotency key a repeated request returns the first job.</summary>
     public async Task<(Job Job, bool Created)> SubmitAsync(string body, string? idempotencyKey, CancellationToken cancellationToken)
@@ -30,7 +23,7 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
             return (existing, false);
         }
 
-        JobSpec spec = Parse(body);
+        JobSpec spec = JobSpec.Parse(body);
         Dataset? dataset = spec.DatasetId == Guid.Empty ? null
             : await db.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == spec.DatasetId, cancellationToken);
         var errors = spec.Validate(dataset?.Shape, dataset?.Classes).ToList();
@@ -43,17 +36,18 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
             throw new DomainValidationException(errors);
         }
 
+        JobSpec stored = spec.Normalized();
         var job = new Job
         {
             Id = Guid.CreateVersion7(),
             TenantId = tenant.Id,
             DatasetId = spec.DatasetId,
-            SpecJson = JsonSerializer.Serialize(spec.Normalized(), TrainingJob.SpecJson),
+            SpecJson = stored.ToJson(),
             Status = JobStatus.Queued,
             CreatedAt = clock.GetUtcNow().UtcDateTime,
             IdempotencyKey = idempotencyKey,
             RequestHash = idempotencyKey is null ? null : requestHash,
-            Epochs = TotalEpochs(spec),
+            Epochs = StagePlan.From(stored).TotalEpochs,
         };
         db.Jobs.Add(job);
         try
@@ -104,35 +98,6 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
             queue.Cancel(job.QueueJobId);
         }
         return job;
-    }
-
-    /// <summary>Epochs over all stages: the nested-dropout stage comes before co-teaching when both are set.</summary>
-    public static int TotalEpochs(JobSpec spec) =>
-        spec.Training.Epochs + (spec.NestedDropout is not null && spec.CoTeaching is not null
-            ? spec.NestedDropout.StageEpochs ?? spec.Training.Epochs
-            : 0);
-
-    private static JobSpec Parse(string body)
-    {
-        if (string.IsNullOrWhiteSpace(body))
-        {
-            throw new DomainValidationException("body", "is empty; send a JSON job spec.");
-        }
-        try
-        {
-            return JsonSerializer.Deserialize<JobSpec>(body, s_strict) ?? throw new DomainValidationException("body", "must be a JSON object.");
-        }
-        catch (JsonException ex)
-        {
-            string field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            throw new DomainValidationException(field, $"is not valid: {FirstSentence(ex.Message)}");
-        }
-    }
-
-    private static string FirstSentence(string message)
-    {
-        int end = message.IndexOf(". ", StringComparison.Ordinal);
-        return end < 0 ? message : message[..(end + 1)];
     }
 
     private async Task<Job?> FindByKeyAsync(string key, string requestHash, CancellationToken cancellationToken)

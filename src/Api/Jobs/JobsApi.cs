@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
 using Api.Datasets;
-using Worker.Jobs;
 
 namespace Api.Jobs;
 
@@ -111,6 +110,6 @@ public static class JobsApi
             job.Id, job.Status, job.DatasetId, new JobProgress(job.Epoch, job.Epochs), runIds,
             latest is null ? null : MetricResponse.From(latest), job.Error, job.Attempts, job.CancelRequested,
             job.CreatedAt, job.StartedAt, job.FinishedAt,
-            JsonSerializer.Deserialize<JsonElement>(job.SpecJson, TrainingJob.SpecJson));
+            JsonSerializer.Deserialize<JsonElement>(job.SpecJson));
     }
 }

@@ -38,11 +38,16 @@ internal static class OpenApiExamples
          "training":{"epochs":5,"batchSize":128,"learningRate":0.001,"seed":1}}
         """;
 
+    /// <summary>What a job reports as its spec: the request with every default written out, as stored.</summary>
+    private static readonly JobSpec s_storedSpec = JobSpec.Parse(SpecJson).Normalized();
+
+    private static readonly int s_epochs = StagePlan.From(s_storedSpec).TotalEpochs;
+
     private static readonly MetricResponse s_metric = new(5, "maestro", 0.412, 0.861, 0.75, null, 1.9);
 
     private static readonly JobResponse s_jobBody = new(
-        s_job, JobStatus.Succeeded, s_dataset, new JobProgress(5, 5), [s_run], s_metric, null, 1, false,
-        s_at, s_at.AddSeconds(1), s_at.AddSeconds(11), JsonSerializer.Deserialize<JsonElement>(SpecJson));
+        s_job, JobStatus.Succeeded, s_dataset, new JobProgress(s_epochs, s_epochs), [s_run], s_metric, null, 1, false,
+        s_at, s_at.AddSeconds(1), s_at.AddSeconds(11), JsonSerializer.Deserialize<JsonElement>(s_storedSpec.ToJson()));
 
     private static readonly RunResponse s_runBody = new(
         s_run, s_job, 0, RunStatus.Succeeded, "cpu", 0.75, s_at.AddSeconds(1), s_at.AddSeconds(11), [s_metric]);
@@ -76,7 +81,7 @@ internal static class OpenApiExamples
         ["CreateDataset"] = Node(s_datasetBody),
         ["GetDataset"] = Node(s_datasetBody),
         ["ListDatasets"] = Node(new Page<DatasetResponse>([s_datasetBody], 1, 0, 50)),
-        ["SubmitJob"] = Node(s_jobBody with { Status = JobStatus.Queued, Progress = new JobProgress(0, 5), RunIds = [], LatestMetrics = null, Attempts = 0, StartedAt = null, FinishedAt = null }),
+        ["SubmitJob"] = Node(s_jobBody with { Status = JobStatus.Queued, Progress = new JobProgress(0, s_epochs), RunIds = [], LatestMetrics = null, Attempts = 0, StartedAt = null, FinishedAt = null }),
         ["GetJob"] = Node(s_jobBody),
         ["ListJobs"] = Node(new Page<JobResponse>([s_jobBody], 1, 0, 50)),
         ["CancelJob"] = Node(s_jobBody with { Status = JobStatus.Running, CancelRequested = true, FinishedAt = null }),

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Domain.Common;
 using Infrastructure.Artifacts;
 using Infrastructure.Data;
@@ -27,12 +26,6 @@ public sealed class TrainingJob(
     IOptions<WorkerOptions> workerOptions,
     ILogger<TrainingJob> logger) : ITrainingJob
 {
-    /// <summary>How job specs are stored: camelCase, nulls left out.</summary>
-    public static readonly JsonSerializerOptions SpecJson = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public void Run(Guid jobId, CancellationToken cancellationToken)
     {
         Job? job = db.Jobs.SingleOrDefault(j => j.Id == jobId);
@@ -66,8 +59,14 @@ public sealed class TrainingJob(
         using Timer poll = new(_ => PollCancel(job.Id, cancel), null, workerOptions.Value.CancelPollInterval, workerOptions.Value.CancelPollInterval);
         try
         {
-            JobSpec spec = JsonSerializer.Deserialize<JobSpec>(job.SpecJson, SpecJson)
-                ?? throw new DomainValidationException("spec", "is empty.");
+            JobSpec spec = JobSpec.Parse(job.SpecJson);
+            // The plan owns the total; a job queued before the Api counted every stage is corrected here.
+            int totalEpochs = StagePlan.From(spec).TotalEpochs;
+            if (job.Epochs != totalEpochs)
+            {
+                job.Epochs = totalEpochs;
+                db.SaveChanges();
+            }
             Dataset dataset = db.Datasets.AsNoTracking().SingleOrDefault(d => d.Id == job.DatasetId)
                 ?? throw new DomainValidationException("datasetId", $"dataset '{job.DatasetId}' no longer exists.");
             (LabeledData train, LabeledData test) = loader.Load(dataset);
@@ -185,7 +184,6 @@ public sealed class TrainingJob(
             db.Artifacts.Add(file.ToArtifact(ArtifactKinds.Checkpoint, Now, job.Id, run.Id, epoch: report.Epoch));
             db.Artifacts.RemoveRange(older.Where(a => a.Path != file.Path));
             job.Epoch = report.Epoch;
-            job.Epochs = report.Epochs;
             db.SaveChanges();
             tx.Commit();
         }
@@ -193,8 +191,13 @@ public sealed class TrainingJob(
         {
             store.Delete(old.Path);
         }
+        if (report.Epochs != job.Epochs)
+        {
+            // The engine plans with StagePlan too; a difference is a bug there, the job keeps the plan's count.
+            logger.LogWarning("Job {JobId}: the engine reports {EngineEpochs} epochs, the stage plan {PlanEpochs}.", job.Id, report.Epochs, job.Epochs);
+        }
         logger.LogInformation("Job {JobId} epoch {Epoch}/{Epochs} [{Stage}]: loss {Loss:F4}, train {Train:P1}, test {Test:P1}{Precision} in {Seconds:F1}s.",
-            job.Id, report.Epoch, report.Epochs, report.Stage, report.TrainLoss, report.TrainAccuracy, report.TestAccuracy,
+            job.Id, report.Epoch, job.Epochs, report.Stage, report.TrainLoss, report.TrainAccuracy, report.TestAccuracy,
             report.LabelPrecision is double p ? $", label precision {p:P1}" : "", report.Seconds);
     }
 
