@@ -32,8 +32,8 @@ public class CoTeachingTests
 
         var (first, second) = CoTeaching.SmallLoss(loss1, loss2, 2);
 
-        Assert.Equal([1L, 3], first.data<long>().ToArray());
-        Assert.Equal([0L, 2], second.data<long>().ToArray());
+        Assert.Equal([0f, 1, 0, 1], first.data<float>().ToArray());
+        Assert.Equal([1f, 0, 1, 0], second.data<float>().ToArray());
     }
 
     [Fact]
@@ -48,8 +48,8 @@ public class CoTeachingTests
 
         var (first, second) = CoTeaching.Disagreement(logits1, logits2, loss1, loss2, forgetRate: 0.5);
 
-        Assert.Equal([3L], first.data<long>().ToArray());
-        Assert.Equal([1L], second.data<long>().ToArray());
+        Assert.Equal([0f, 0, 0, 1], first.data<float>().ToArray());
+        Assert.Equal([0f, 1, 0, 0], second.data<float>().ToArray());
     }
 
     [Theory]

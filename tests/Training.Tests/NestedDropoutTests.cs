@@ -64,13 +64,13 @@ public class NestedDropoutTests
         Tensor y = tensor(data.Labels.Select(l => (long)l).ToArray());
 
         // Act
-        var (k, accuracy) = TrainingSession.SelectBestK(net, x, y);
+        var (k, accuracy) = Evaluation.SelectBestK(net, x, y);
 
         // Assert
         double[] scores = Enumerable.Range(1, 12).Select(kk =>
         {
             net.FeatureTruncation = kk;
-            return TrainingSession.Accuracy(net, x, y);
+            return Evaluation.Accuracy(net, x, y);
         }).ToArray();
         Assert.Equal(NestedDropout.BestK(scores), k);
         Assert.Equal(scores.Max(), accuracy, 12);

@@ -76,6 +76,6 @@ public class SweepAndModelTests
         Assert.True(outcome.TestAccuracy > 0.6, $"accuracy {outcome.TestAccuracy}; " + string.Join(" | ", observer.Reports.Select(Builders.Metrics)));
         Assert.Equal([4, 6, 6], outcome.Curve[^1].Ranks);
         using var x = Builders.Tensor(testImages);
-        Assert.Equal(outcome.TestAccuracy, TrainingSession.Accuracy(model, x, TorchSharp.torch.tensor(test.Labels.Select(l => (long)l).ToArray())), 12);
+        Assert.Equal(outcome.TestAccuracy, Evaluation.Accuracy(model, x, TorchSharp.torch.tensor(test.Labels.Select(l => (long)l).ToArray())), 12);
     }
 }

@@ -1,19 +1,19 @@
 using TorchSharp;
 using TorchSharp.Modules;
-using Training.Modules;
+using Training.Parts;
 using static TorchSharp.torch;
 
 namespace Training.Engine;
 
 /// <summary>
-/// The engine's checkpoint format: magic, version, a fingerprint of the run's shape, the epoch, torch's RNG state,
-/// and per network its active ranks, nested-dropout K, weights (TorchSharp's state-dict format) and optimiser state.
-/// Every block is length-prefixed so a truncated stream fails loudly instead of loading half a model.
+/// The engine's checkpoint format: magic, version, a fingerprint of the run's shape (plan and parts), the epoch,
+/// torch's RNG state, every learner's network (<see cref="NetworkState"/>) and optimiser state, then each part's own
+/// state under its name. Every block is length-prefixed so a truncated stream fails loudly instead of loading half a model.
 /// </summary>
 internal static class Checkpoint
 {
     private const string Magic = "TRAINCKPT";
-    private const int Version = 1;
+    private const int Version = 2;
 
     public static void Write(Stream stream, TrainingSession session)
     {
@@ -26,15 +26,18 @@ internal static class Checkpoint
         {
             WriteBlock(writer, w => w.Write(rng.data<byte>().ToArray()));
         }
-        writer.Write(session.Networks.Count);
-        for (int i = 0; i < session.Networks.Count; i++)
+        List<Learner> learners = session.State.All.ToList();
+        writer.Write(learners.Count);
+        foreach (Learner learner in learners)
         {
-            WriteNetwork(writer, session.Networks[i], session.Optimizers[i]);
+            WriteBlock(writer, w => NetworkState.Write(w, learner.Net));
+            WriteBlock(writer, w => ((OptimizerHelper)learner.Optimizer).save_state_dict(w));
         }
-        writer.Write(session.Dense is not null);
-        if (session.Dense is not null)
+        writer.Write(session.Parts.Count);
+        foreach (TrainingPart part in session.Parts)
         {
-            WriteNetwork(writer, session.Dense, session.DenseOptimizer!);
+            writer.Write(part.Name);
+            WriteBlock(writer, part.WriteState);
         }
         writer.Flush();
     }
@@ -58,66 +61,39 @@ internal static class Checkpoint
         }
         int epochs = reader.ReadInt32();
         byte[] rng = ReadBlock(reader);
-        int nets = reader.ReadInt32();
-        if (nets != session.Networks.Count)
+        List<Learner> learners = session.State.All.ToList();
+        if (reader.ReadInt32() != learners.Count)
         {
             throw new InvalidDataException("The checkpoint has a different number of networks.");
         }
-        for (int i = 0; i < nets; i++)
+        foreach (Learner learner in learners)
         {
-            ReadNetwork(reader, session.Networks[i], session.Optimizers[i]);
+            using (var weights = new BinaryReader(new MemoryStream(ReadBlock(reader))))
+            {
+                NetworkState.Read(weights, learner.Net);
+            }
+            using var state = new BinaryReader(new MemoryStream(ReadBlock(reader)));
+            ((OptimizerHelper)learner.Optimizer).load_state_dict(state);
         }
-        bool dense = reader.ReadBoolean();
-        if (dense != session.Dense is not null)
+        if (reader.ReadInt32() != session.Parts.Count)
         {
-            throw new InvalidDataException("The checkpoint disagrees about the dense baseline.");
+            throw new InvalidDataException("The checkpoint has a different method.");
         }
-        if (dense)
+        foreach (TrainingPart part in session.Parts)
         {
-            ReadNetwork(reader, session.Dense!, session.DenseOptimizer!);
+            string name = reader.ReadString();
+            if (name != part.Name)
+            {
+                throw new InvalidDataException($"The checkpoint has part '{name}' where this run has '{part.Name}'.");
+            }
+            using var state = new BinaryReader(new MemoryStream(ReadBlock(reader)));
+            part.ReadState(state);
         }
         using (Tensor state = tensor(rng, dtype: uint8))
         {
             torch.set_rng_state(state);
         }
         session.EpochsDone = epochs;
-    }
-
-    private static void WriteNetwork(BinaryWriter writer, ClassifierNetwork net, optim.Optimizer optimizer)
-    {
-        IReadOnlyList<IFactorizedLayer> layers = net.Factorized;
-        writer.Write(layers.Count);
-        foreach (IFactorizedLayer layer in layers)
-        {
-            writer.Write(layer.ActiveRank);
-        }
-        writer.Write(net.FeatureTruncation ?? -1);
-        WriteBlock(writer, w => net.save(w));
-        WriteBlock(writer, w => ((OptimizerHelper)optimizer).save_state_dict(w));
-    }
-
-    private static void ReadNetwork(BinaryReader reader, ClassifierNetwork net, optim.Optimizer optimizer)
-    {
-        IReadOnlyList<IFactorizedLayer> layers = net.Factorized;
-        int count = reader.ReadInt32();
-        if (count != layers.Count)
-        {
-            throw new InvalidDataException("The checkpoint has a different architecture.");
-        }
-        foreach (IFactorizedLayer layer in layers)
-        {
-            layer.ActiveRank = reader.ReadInt32();
-        }
-        int k = reader.ReadInt32();
-        net.FeatureTruncation = k < 0 ? null : k;
-        using (var weights = new BinaryReader(new MemoryStream(ReadBlock(reader))))
-        {
-            net.load(weights);
-        }
-        using (var state = new BinaryReader(new MemoryStream(ReadBlock(reader))))
-        {
-            ((OptimizerHelper)optimizer).load_state_dict(state);
-        }
     }
 
     private static void WriteBlock(BinaryWriter writer, Action<BinaryWriter> body)

@@ -67,6 +67,15 @@ public sealed record TrainingOutcome(
 {
     /// <summary>Test accuracy of the dense baseline when <c>sweep.svdBaseline</c> trained one; otherwise null.</summary>
     public double? DenseAccuracy { get; init; }
+
+    /// <summary>The epoch (1-based, over all stages) whose model is shipped.</summary>
+    public int ShippedEpoch { get; init; }
+
+    /// <summary>How the shipped epoch was chosen: <c>last</c> or <c>best-validation</c>.</summary>
+    public string ModelSelection { get; init; } = "last";
+
+    /// <summary>Accuracy of the shipped model on the validation split of the (noisy) training labels, when it was chosen on it.</summary>
+    public double? ValidationAccuracy { get; init; }
 }
 
 /// <summary>Receives progress on the training thread. Implementations must not block for long.</summary>

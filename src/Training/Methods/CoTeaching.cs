@@ -17,33 +17,46 @@ public static class CoTeaching
     public static int Keep(int batch, double forgetRate) => Math.Max(1, (int)Math.Floor((1 - forgetRate) * batch + 1e-9));
 
     /// <summary>
-    /// Indices (into the batch) each network selects: the <paramref name="keep"/> smallest of its own per-sample losses.
-    /// The peer trains on them: network 1 updates on <c>Second</c>, network 2 on <c>First</c>.
+    /// The samples each network selects, as 0/1 weights over the batch: the <paramref name="keep"/> smallest of its own
+    /// per-sample losses (ties to the earlier sample). The peer trains on them: network 1 updates on <c>Second</c>,
+    /// network 2 on <c>First</c>. Shapes are fixed, so nothing is read to the host.
     /// </summary>
     public static (Tensor First, Tensor Second) SmallLoss(Tensor loss1, Tensor loss2, int keep)
     {
         using var scope = NewDisposeScope();
-        Tensor first = loss1.detach().sort(stable: true).Indices.narrow(0, 0, Math.Min(keep, (int)loss1.shape[0]));
-        Tensor second = loss2.detach().sort(stable: true).Indices.narrow(0, 0, Math.Min(keep, (int)loss2.shape[0]));
-        return (first.MoveToOuterDisposeScope(), second.MoveToOuterDisposeScope());
+        int k = Math.Min(keep, (int)loss1.shape[0]);
+        return (Smallest(loss1, k).MoveToOuterDisposeScope(), Smallest(loss2, k).MoveToOuterDisposeScope());
     }
 
     /// <summary>
     /// Co-teaching+: restrict to samples where the two networks' predictions disagree, then keep the
-    /// ⌊(1 − R)·|disagreement|⌋ smallest losses of each. Falls back to plain co-teaching on the whole batch when
-    /// the networks agree on every sample.
+    /// ⌊(1 − R)·|disagreement|⌋ smallest losses of each (at least one). Falls back to plain co-teaching on the whole
+    /// batch when the networks agree on every sample. Computed with masks and ranks on the device: the size of the
+    /// disagreement set stays a tensor.
     /// </summary>
     public static (Tensor First, Tensor Second) Disagreement(Tensor logits1, Tensor logits2, Tensor loss1, Tensor loss2, double forgetRate)
     {
         using var scope = NewDisposeScope();
-        Tensor disagree = logits1.argmax(1).ne(logits2.argmax(1)).nonzero().flatten();
-        long count = disagree.shape[0];
-        if (count == 0)
-        {
-            var (a, b) = SmallLoss(loss1, loss2, Keep((int)loss1.shape[0], forgetRate));
-            return (a.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope());
-        }
-        var (f, s) = SmallLoss(loss1.index_select(0, disagree), loss2.index_select(0, disagree), Keep((int)count, forgetRate));
-        return (disagree.index_select(0, f).MoveToOuterDisposeScope(), disagree.index_select(0, s).MoveToOuterDisposeScope());
+        Tensor disagree = logits1.detach().argmax(1).ne(logits2.detach().argmax(1));
+        Tensor count = disagree.sum();
+        Tensor domain = disagree.logical_or(count.eq(0));
+        Tensor size = domain.sum().to(float64);
+        Tensor keep = ((1 - forgetRate) * size + 1e-9).floor().clamp_min(1);
+        return (Ranked(loss1, domain, keep).MoveToOuterDisposeScope(), Ranked(loss2, domain, keep).MoveToOuterDisposeScope());
+    }
+
+    private static Tensor Smallest(Tensor loss, int keep)
+    {
+        Tensor order = loss.detach().sort(stable: true).Indices.narrow(0, 0, keep);
+        return zeros_like(loss, dtype: loss.dtype).index_fill_(0, order, 1);
+    }
+
+    /// <summary>1 for the samples of <paramref name="domain"/> whose loss ranks below <paramref name="keep"/> within it.</summary>
+    private static Tensor Ranked(Tensor loss, Tensor domain, Tensor keep)
+    {
+        Tensor masked = loss.detach().masked_fill(domain.logical_not(), double.PositiveInfinity);
+        Tensor order = masked.sort(stable: true).Indices;
+        Tensor rank = zeros_like(order).scatter_(0, order, arange(order.shape[0], dtype: int64, device: order.device));
+        return rank.lt(keep).logical_and(domain).to(loss.dtype);
     }
 }

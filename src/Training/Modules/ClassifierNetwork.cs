@@ -18,12 +18,14 @@ public sealed record LayerShape(bool Convolution, int In, int Out, int KernelSiz
 public sealed class ClassifierNetwork : Module<Tensor, Tensor>
 {
     private readonly ModuleList<Module<Tensor, Tensor>> body;
+    private readonly FeatureMask feature_mask;
     private readonly Linear classifier;
 
     private ClassifierNetwork(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IEnumerable<Module<Tensor, Tensor>> modules, Linear head)
         : base(nameof(ClassifierNetwork))
     {
         body = new ModuleList<Module<Tensor, Tensor>>(modules.ToArray());
+        feature_mask = new FeatureMask((int)head.in_features);
         classifier = head;
         InputShape = inputShape;
         Layers = layers;
@@ -40,7 +42,10 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
     public int Classes => (int)classifier.out_features;
 
     /// <summary>Nested dropout: keep only the first k penultimate features (zero the rest); null keeps all.</summary>
-    public int? FeatureTruncation { get; set; }
+    public int? FeatureTruncation { get => feature_mask.Keep; set => feature_mask.Keep = value; }
+
+    /// <summary>The truncation of the penultimate features that nested dropout sets.</summary>
+    public FeatureMask Mask => feature_mask;
 
     /// <summary>The factorised body layers (empty for a dense baseline).</summary>
     public IReadOnlyList<IFactorizedLayer> Factorized => body.OfType<IFactorizedLayer>().ToList();
@@ -52,14 +57,25 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
     {
         IReadOnlyList<int> inputShape = InputShapeFor(model.Kind, sampleShape);
         IReadOnlyList<LayerShape> layers = Architecture(model, inputShape);
+        return Build(inputShape, layers, model.LowRank ? layers.Select(_ => model.MaxRank).ToArray() : null, classes);
+    }
+
+    /// <summary>Rebuilds a network of a known layout (weights uninitialised in meaning; load a state dict next).</summary>
+    public static ClassifierNetwork FromLayout(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IReadOnlyList<int>? ranks, int classes) =>
+        Build(inputShape, layers, ranks?.Select(r => (int?)r).ToArray(), classes);
+
+    /// <summary>The one layer factory: factorised layers capped at <paramref name="maxRanks"/> (null entries: full rank), or dense when null.</summary>
+    private static ClassifierNetwork Build(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IReadOnlyList<int?>? maxRanks, int classes)
+    {
         var modules = new List<Module<Tensor, Tensor>>();
-        foreach (LayerShape layer in layers)
+        for (int i = 0; i < layers.Count; i++)
         {
-            modules.Add((layer.Convolution, model.LowRank) switch
+            LayerShape layer = layers[i];
+            modules.Add((layer.Convolution, maxRanks is not null) switch
             {
-                (true, true) => LowRankConv2d.Create(layer.In, layer.Out, layer.KernelSize, maxRank: model.MaxRank),
+                (true, true) => LowRankConv2d.Create(layer.In, layer.Out, layer.KernelSize, maxRank: maxRanks![i]),
                 (true, false) => DenseConv2d.Create(layer.In, layer.Out, layer.KernelSize),
-                (false, true) => LowRankLinear.Create(layer.In, layer.Out, model.MaxRank),
+                (false, true) => LowRankLinear.Create(layer.In, layer.Out, maxRanks![i]),
                 _ => nn.Linear(layer.In, layer.Out),
             });
         }
@@ -68,24 +84,29 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
         return network;
     }
 
-    /// <summary>Rebuilds a network of a known layout (weights uninitialised in meaning; load a state dict next).</summary>
-    public static ClassifierNetwork FromLayout(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IReadOnlyList<int>? ranks, int classes)
+    /// <summary>
+    /// Initialises this factorised network from a dense one of the same layout: every body layer takes the leading
+    /// components of the dense layer's SVD (its best approximation at this layer's rank, Eckart–Young) and the
+    /// classifier is copied. Used after a dense warm-up, so ordered-dropout training starts on post-hoc SVD's curve.
+    /// </summary>
+    public void CopyFromDense(ClassifierNetwork dense)
     {
-        var modules = new List<Module<Tensor, Tensor>>();
-        for (int i = 0; i < layers.Count; i++)
+        ArgumentNullException.ThrowIfNull(dense);
+        if (!IsLowRank || dense.IsLowRank || dense.Layers.Count != Layers.Count)
         {
-            LayerShape layer = layers[i];
-            modules.Add((layer.Convolution, ranks is not null) switch
-            {
-                (true, true) => LowRankConv2d.Create(layer.In, layer.Out, layer.KernelSize, maxRank: ranks![i]),
-                (true, false) => DenseConv2d.Create(layer.In, layer.Out, layer.KernelSize),
-                (false, true) => LowRankLinear.Create(layer.In, layer.Out, ranks![i]),
-                _ => nn.Linear(layer.In, layer.Out),
-            });
+            throw new InvalidOperationException("CopyFromDense needs a dense network of this factorised network's layout.");
         }
-        var network = new ClassifierNetwork(inputShape, layers, modules, nn.Linear(layers[^1].Out, classes));
-        network.SetOutputPixels();
-        return network;
+        using var noGrad = no_grad();
+        using ClassifierNetwork factors = dense.ToFactorized();
+        IReadOnlyList<IFactorizedLayer> source = factors.Factorized;
+        IReadOnlyList<IFactorizedLayer> target = Factorized;
+        for (int i = 0; i < target.Count; i++)
+        {
+            target[i].CopyComponentsFrom(source[i]);
+            target[i].ActiveRank = target[i].FullRank;
+        }
+        classifier.weight!.copy_(dense.classifier.weight!);
+        classifier.bias!.copy_(dense.classifier.bias!);
     }
 
     /// <summary>
@@ -171,13 +192,7 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        Tensor x = Features(input);
-        if (FeatureTruncation is int k && k < FeatureCount)
-        {
-            // Rippel et al. 2014: nested dropout zeroes every unit after index k.
-            Tensor mask = arange(FeatureCount, device: x.device).lt(k).to(x.dtype);
-            x = x * mask;
-        }
+        Tensor x = feature_mask.call(Features(input));
         return classifier.call(x).MoveToOuterDisposeScope();
     }
 

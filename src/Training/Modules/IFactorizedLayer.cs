@@ -32,6 +32,9 @@ public interface IFactorizedLayer
 
     /// <summary>A new layer holding only the first <paramref name="rank"/> components (physical removal).</summary>
     IFactorizedLayer Slice(int rank);
+
+    /// <summary>Overwrites this layer's components with the leading ones of <paramref name="source"/> (same kind and shape, at least as many components) and copies its bias.</summary>
+    void CopyComponentsFrom(IFactorizedLayer source);
 }
 
 internal static class FactorizedLayerExtensions
