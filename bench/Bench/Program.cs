@@ -34,7 +34,12 @@ Console.WriteLine($"data: {train.Count} train, {test.Count} test, shape [{string
 var engine = new TrainingEngine(new TrainingEngineOptions { Device = options.Device, Threads = options.Threads });
 Console.WriteLine($"device: {engine.DeviceName}, torch threads: {TorchSharp.torch.get_num_threads()}");
 
-object result = options.Mode == "noisy" ? Runs.Noisy(engine, options, train, test) : Runs.Maestro(engine, options, train, test);
+object result = options.Mode switch
+{
+    "noisy" => Runs.Noisy(engine, options, train, test),
+    "speed" => Speed.Run(engine, options, train, test),
+    _ => Runs.Maestro(engine, options, train, test),
+};
 if (options.Json is not null)
 {
     File.WriteAllText(options.Json, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
@@ -44,18 +49,21 @@ return 0;
 
 internal sealed record BenchArgs(
     string Mode, string Data, string Noise, int Epochs, string? Json, string Model, int Seed, int Batch, double LearningRate,
-    int[] Hidden, string[] Methods, int? Gradual, int? NestedEpochs, double Sigma, double Lambda, int Threads, string Device, int? TrainLimit, string Sampling)
+    int[] Hidden, string[] Methods, int? Gradual, int? NestedEpochs, double Sigma, double Lambda, int Threads, string Device, int? TrainLimit, string Sampling,
+    int? Warmup, string Schedule, string? Selection, int Rounds)
 {
     public const string Usage =
         "usage: bench.sh noisy|maestro --data DIR [--noise sym:RATE|pair:RATE] [--epochs N] [--json OUT.json] [--model mlp|cnn] [--seed S]\n" +
         "       [--batch 128] [--lr 1e-3] [--hidden 512,256] [--methods standard,coteaching,nested-coteaching] [--gradual TK]\n" +
-        "       [--nested-epochs N] [--sigma 10] [--lambda 0] [--threads T] [--device auto|cpu|cuda] [--train-limit N]\n       [--sampling layer-rank|uniform-fraction]";
+        "       [--nested-epochs N] [--sigma 10] [--lambda 0] [--threads T] [--device auto|cpu|cuda] [--train-limit N]\n" +
+        "       [--sampling layer-rank|uniform-fraction] [--warmup N] [--schedule none|step|cosine] [--selection last|best-validation]\n" +
+        "usage: bench.sh speed --data DIR [--epochs 3] [--rounds 4] [--train-limit N] [--threads T] [--json OUT.json]";
 
     public static BenchArgs Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("noisy" or "maestro"))
+        if (args.Length == 0 || args[0] is not ("noisy" or "maestro" or "speed"))
         {
-            throw new ArgumentException("The first argument must be 'noisy' or 'maestro'.");
+            throw new ArgumentException("The first argument must be 'noisy', 'maestro' or 'speed'.");
         }
         var values = new Dictionary<string, string>();
         for (int i = 1; i < args.Length; i++)
@@ -86,7 +94,11 @@ internal sealed record BenchArgs(
             int.Parse(Get("threads", "0"), CultureInfo.InvariantCulture),
             Get("device", "auto"),
             values.Remove("train-limit", out string? limit) ? int.Parse(limit, CultureInfo.InvariantCulture) : null,
-            Get("sampling", MaestroSampling.LayerRank));
+            Get("sampling", new MaestroSpec().Sampling),
+            values.Remove("warmup", out string? w) ? int.Parse(w, CultureInfo.InvariantCulture) : null,
+            Get("schedule", Schedules.None),
+            values.Remove("selection", out string? sel) ? sel : null,
+            int.Parse(Get("rounds", "4"), CultureInfo.InvariantCulture));
         if (values.Count > 0)
         {
             throw new ArgumentException($"Unknown option(s): {string.Join(", ", values.Keys.Select(k => "--" + k))}.");

@@ -38,7 +38,7 @@ public static class GroupLasso
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var (inTail, outTail) = Tails(layer);
-        return (inTail.sqrt() * outTail.sqrt()).to(float64).cpu().data<double>().ToArray();
+        return Engine.HostSync.Values(inTail.sqrt() * outTail.sqrt());
     }
 
     /// <summary>Progressive shrinking: the number of leading ranks whose importance is at least <paramref name="threshold"/> (at least 1).</summary>
