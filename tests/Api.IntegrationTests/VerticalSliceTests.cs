@@ -61,6 +61,41 @@ public abstract class VerticalSliceTests<TApi>(TApi api) where TApi : ApiFactory
     }
 
     [Fact]
+    public async Task SubmitJob_SvdBaselineOnLowRankModel_CountsTheBaselineStageFromSubmissionToTheEnd()
+    {
+        // Arrange: one epoch of Maestro and, per the stage plan, one of the dense baseline.
+        HttpClient client = api.CreateClient();
+        Guid datasetId = await ApiClient.UploadDatasetAsync(client);
+        var spec = new
+        {
+            datasetId,
+            model = new { kind = "mlp", hidden = new[] { 16 }, maxRank = 8 },
+            training = new { epochs = 1, batchSize = 32, learningRate = 0.01, seed = 1 },
+            sweep = new { rankFractions = new[] { 0.5, 1.0 }, svdBaseline = true },
+        };
+
+        // Act
+        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", spec);
+
+        // Assert: the Api reports both stages right away, the stored spec has the resolved defaults, and the
+        // worker's count agrees with it to the end.
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        JsonElement queued = await submitted.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, queued.GetProperty("progress").GetProperty("epochs").GetInt32());
+        JsonElement stored = queued.GetProperty("spec");
+        Assert.Equal("last", stored.GetProperty("training").GetProperty("modelSelection").GetString());
+        Assert.Equal(0, stored.GetProperty("maestro").GetProperty("denseWarmupEpochs").GetInt32());
+        Guid jobId = queued.GetProperty("id").GetGuid();
+        JsonElement job = await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() is "Succeeded" or "Failed" or "Cancelled", TimeSpan.FromMinutes(2));
+        Assert.True(job.Status() == "Succeeded", job.ToString());
+        Assert.Equal(2, job.GetProperty("progress").GetProperty("epoch").GetInt32());
+        Assert.Equal(2, job.GetProperty("progress").GetProperty("epochs").GetInt32());
+        Guid runId = Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
+        JsonElement run = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}");
+        Assert.Equal(["maestro", "dense-baseline"], run.GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("stage").GetString()));
+    }
+
+    [Fact]
     public async Task SubmitJob_RepeatedIdempotencyKey_ReturnsFirstJobAndRefusesOtherBody()
     {
         HttpClient client = api.CreateClient();
