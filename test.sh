@@ -3,7 +3,9 @@
 # PostgreSQL: $TEST_POSTGRES_CONNECTION if set; else Testcontainers where a Docker engine runs; else a
 # throw-away cluster started here with initdb/pg_ctl on a free loopback port (installed from apt if
 # missing) and removed afterwards. With CI=true a PostgreSQL that cannot be started fails the run.
-# Ends with one line: "N passed, N failed, N skipped" summed over all test projects.
+# docker-compose.yml is validated with Debian's Compose 1.29 (`docker-compose config`, installed from apt if
+# missing) and counts as one more check.
+# Ends with one line: "N passed, N failed, N skipped" summed over all test projects and the compose check.
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -62,6 +64,25 @@ if ! start_postgres; then
   echo "WARNING: no PostgreSQL; the PostgreSQL tests will fail." >&2
 fi
 
+# Compose 1.29 rejects what the Compose specification dropped or never had (a top-level `name`, ...).
+# The variables the file requires are set to throw-away values; both profiles are checked.
+check_compose() {
+  if ! command -v docker-compose >/dev/null 2>&1; then
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-compose >/dev/null 2>&1 || return 2
+  fi
+  TAS_API_KEY=tsk_compose-config-check POSTGRES_PASSWORD=compose-check docker-compose -f docker-compose.yml config -q &&
+    TAS_API_KEY=tsk_compose-config-check POSTGRES_PASSWORD=compose-check docker-compose -f docker-compose.yml --profile cpu --profile monitoring config -q
+}
+compose_passed=0; compose_failed=0; compose_skipped=0
+check_compose; compose_status=$?
+case $compose_status in
+  0) compose_passed=1; echo "docker-compose config: docker-compose.yml is valid" ;;
+  2) if [ "${CI:-}" = "true" ]; then compose_failed=1; echo "docker-compose could not be installed; with CI=true that is a failure." >&2
+     else compose_skipped=1; echo "WARNING: docker-compose not available; compose check skipped." >&2; fi ;;
+  *) compose_failed=1; echo "docker-compose config rejected docker-compose.yml" >&2 ;;
+esac
+
 log=$(mktemp)
 dotnet build Service.sln -c Release -nologo -clp:ErrorsOnly -m:1 || { echo "0 passed, 1 failed"; exit 1; }
 # One project at a time: trainings saturate the cores, and timings in the tests stay meaningful.
@@ -81,5 +102,6 @@ rm -f "$log"
 if [ "$passed" -eq 0 ] || [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=$((failed + 1))   # nothing ran, or a test host crashed without a summary line
 fi
+passed=$((passed + compose_passed)); failed=$((failed + compose_failed)); skipped=$((skipped + compose_skipped))
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

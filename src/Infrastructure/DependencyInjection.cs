@@ -3,6 +3,7 @@ using Hangfire.PostgreSql;
 using Infrastructure.Artifacts;
 using Infrastructure.Data;
 using Infrastructure.Jobs;
+using Infrastructure.Observability;
 using Infrastructure.Options;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +59,11 @@ public static class DependencyInjection
             config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
                 .UseRecommendedSerializerSettings();
+            // Global (static) filters: add the tracing filter once even when several hosts share the process (tests).
+            if (!GlobalJobFilters.Filters.Any(f => f.Instance is JobTracingFilter))
+            {
+                config.UseFilter(new JobTracingFilter());
+            }
             if (postgres)
             {
                 config.UsePostgreSqlStorage(

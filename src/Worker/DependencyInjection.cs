@@ -1,9 +1,11 @@
 using Hangfire;
 using Infrastructure;
 using Infrastructure.Jobs;
+using Infrastructure.Observability;
 using Infrastructure.Options;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Training.Engine;
 using Worker.Datasets;
@@ -31,13 +33,17 @@ public static class DependencyInjection
         services.AddScoped<ITrainingJob, TrainingJob>();
         services.AddScoped<VariantBuilder>();
         services.AddHostedService<TorchStartupLogger>();
+        // Readiness of a worker (the standalone listener's /health/ready, or the Api's with the embedded worker).
+        builder.AddServiceHealthChecks()
+            .AddCheck<TorchDeviceHealthCheck>("torch-device", HealthStatus.Unhealthy, [HealthChecks.ReadyTag])
+            .AddCheck<HangfireServerHealthCheck>("hangfire-server", HealthStatus.Unhealthy, [HealthChecks.ReadyTag]);
         if (!Infrastructure.DependencyInjection.IsPostgres(storage))
         {
             services.AddHostedService<EmbeddedQueueRecovery>();
         }
         services.AddHangfireServer(server =>
         {
-            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+            server.ServerName = HangfireServerHealthCheck.ServerName;
             server.Queues = [Queues.Training];
             server.WorkerCount = Math.Max(1, options.Concurrency);
             // Hangfire re-checks deleted (cancelled) jobs at this interval and fires their token.

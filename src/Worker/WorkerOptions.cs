@@ -26,6 +26,12 @@ public sealed class WorkerOptions
     /// <summary>Measured time per variant latency measurement, at least.</summary>
     public TimeSpan LatencyMinimumTotal { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Port of the standalone worker's HTTP listener: <c>/metrics</c> (Prometheus), <c>/health/live</c> and
+    /// <c>/health/ready</c>. 9464 is the usual Prometheus exporter port. Unused by the worker inside the Api.
+    /// </summary>
+    public int MetricsPort { get; set; } = 9464;
+
     /// <summary>How often a running training checks the database for a cancel request.</summary>
     public TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -439,6 +439,7 @@ public sealed class DatasetUpload : IDisposable
     public async Task AppendAsync(string field, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         _bytes += data.Length;
+        Infrastructure.Observability.ServiceTelemetry.UploadSize.Add(data.Length);
         if (_bytes > _maxBytes)
         {
             throw new BadHttpRequestException($"The upload exceeds {_maxBytes} bytes.", StatusCodes.Status413PayloadTooLarge);

@@ -10,6 +10,7 @@ using Api.Tenants;
 using Api.Variants;
 using Hangfire;
 using Hangfire.Dashboard;
+using Infrastructure.Observability;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.OpenApi;
 
@@ -75,23 +76,12 @@ internal static class ApiExtensions
         services.AddMemoryCache();
         services.AddSingleton<VariantPriceCache>();
         builder.AddGrpcApi();
+        builder.AddServiceTelemetry("tas-api");
+        builder.AddServiceHealthChecks();
+        services.AddSingleton<JobGauges>();
+        // grpc.health.v1.Health: the overall service ("") is serving when the readiness checks pass.
+        services.AddGrpcHealthChecks(o => o.Services.Map("", r => r.Tags.Contains(HealthChecks.ReadyTag)));
         return builder;
-    }
-
-    /// <summary>Ready when the database answers and has every migration (so pods wait for the migrate job).</summary>
-    private static async Task<IResult> ReadyAsync(AppDbContext db, CancellationToken cancellationToken)
-    {
-        try
-        {
-            IEnumerable<string> pending = await db.Database.GetPendingMigrationsAsync(cancellationToken);
-            return pending.Any()
-                ? TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Database migrations are pending.")
-                : TypedResults.Ok(new { status = "ready" });
-        }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Database unreachable.", detail: ex.Message);
-        }
     }
 
     /// <summary>An admin key (header, or Basic password from a browser); in Development also any loopback request.</summary>
@@ -120,8 +110,14 @@ internal static class ApiExtensions
         app.MapGrpcApi();
         v1.MapVariantsApi();
         v1.MapDevicesApi();
-        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription().AllowAnonymous();
-        app.MapGet("/healthz/ready", ReadyAsync).ExcludeFromDescription().AllowAnonymous();
+        app.MapServiceHealthChecks();
+        // The first probe paths, kept as aliases of /health/live and /health/ready.
+        app.MapHealthChecks("/healthz", HealthChecks.Live).AllowAnonymous();
+        app.MapHealthChecks("/healthz/ready", HealthChecks.Ready).AllowAnonymous();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapMetrics();
+        // Registers the fleet-wide job gauges with the meter (created on first resolve).
+        app.Services.GetRequiredService<JobGauges>();
         ApiOptions options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value;
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {

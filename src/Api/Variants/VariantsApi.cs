@@ -74,9 +74,13 @@ public static class VariantsApi
         rules.Range("batch", batch, 1, VariantCatalog.MaxBatch);
         rules.ThrowIfInvalid();
 
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         DeviceVariants priced = await catalog.PriceFinishedAsync(id, device!, batch, cancellationToken);
         DeviceProfile profile = priced.Device;
         VariantCandidate? chosen = VariantSelector.Select(priced.Variants.Select(v => v.Candidate), latencyBudgetMs!.Value);
+        Infrastructure.Observability.ServiceTelemetry.SelectionDuration.Record(
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("tas.selection.outcome", chosen is null ? "none" : "selected"));
         if (chosen is null)
         {
             VariantCandidate? fastest = VariantSelector.Fastest(priced.Variants.Select(v => v.Candidate));

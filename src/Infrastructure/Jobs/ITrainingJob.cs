@@ -13,5 +13,6 @@ public interface ITrainingJob
 
     /// <summary>Trains job <paramref name="jobId"/>, resuming from its latest checkpoint when one exists. Safe to run twice.</summary>
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [1, 5, 15])]
+    [JobDisplayName("Train job {0}")]
     void Run(Guid jobId, CancellationToken cancellationToken);
 }

@@ -1,12 +1,15 @@
+using System.Diagnostics;
 using Domain.Common;
 using Infrastructure.Artifacts;
 using Infrastructure.Data;
 using Infrastructure.Jobs;
+using Infrastructure.Observability;
 using Infrastructure.Options;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Training.Engine;
 using Worker.Datasets;
+using Worker.Telemetry;
 
 namespace Worker.Jobs;
 
@@ -28,6 +31,8 @@ public sealed class TrainingJob(
 {
     public void Run(Guid jobId, CancellationToken cancellationToken)
     {
+        // Every line this job writes carries JobId (TraceId and SpanId come from the job's span, see JobTracingFilter).
+        using IDisposable? jobScope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
         Job? job = db.Jobs.SingleOrDefault(j => j.Id == jobId);
         if (job is null)
         {
@@ -54,6 +59,8 @@ public sealed class TrainingJob(
         run.Status = RunStatus.Running;
         run.Device = engine.DeviceName;
         db.SaveChanges();
+        using IDisposable? runScope = logger.BeginScope(new Dictionary<string, object> { ["RunId"] = run.Id, ["Attempt"] = job.Attempts });
+        Activity.Current?.SetTag(ServiceTelemetry.RunIdAttribute, run.Id.ToString()).SetTag(ServiceTelemetry.AttemptAttribute, job.Attempts);
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using Timer poll = new(_ => PollCancel(job.Id, cancel), null, workerOptions.Value.CancelPollInterval, workerOptions.Value.CancelPollInterval);
@@ -78,7 +85,10 @@ public sealed class TrainingJob(
             {
                 logger.LogInformation("Job {JobId}: run {RunId} is already trained; building its variants.", job.Id, run.Id);
             }
-            variants.Build(job, run, test, cancel.Token);
+            using (ServiceTelemetry.ActivitySource.StartActivity("training.variants"))
+            {
+                variants.Build(job, run, test, cancel.Token);
+            }
             Finish(job, run, JobStatus.Succeeded, RunStatus.Succeeded, null);
             logger.LogInformation("Job {JobId} succeeded.", job.Id);
         }
@@ -128,7 +138,7 @@ public sealed class TrainingJob(
         TrainingOutcome outcome;
         using (Stream? resume = checkpoint is null ? null : store.OpenRead(checkpoint.Path))
         {
-            outcome = engine.Run(new TrainingRequest(spec, train, test), new Recorder(this, job, run), resume, cancellationToken);
+            outcome = engine.Run(new TrainingRequest(spec, train, test), new InstrumentedObserver(new Recorder(this, job, run), train.Count, engine.DeviceName), resume, cancellationToken);
         }
         StoreOutcome(job, run, outcome);
     }

@@ -25,6 +25,9 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public StorageProvider Provider { get; }
 
+    /// <summary>This factory's own PostgreSQL database (null on SQLite); set by <see cref="InitializeAsync"/>.</summary>
+    protected string? PostgresConnection => _postgres;
+
     public string DataDirectory { get; }
 
     public string ArtifactRoot => Path.Combine(DataDirectory, "artifacts");
