@@ -177,7 +177,7 @@ public class JobSpecTests
     [InlineData("mlp", true, true, 3, 3)]
     [InlineData("mlp", false, true, 3, 0)]
     [InlineData("mlp", true, false, 3, 0)]
-    [InlineData("mlp", true, true, null, 0)]
+    [InlineData("mlp", true, true, 0, 0)]
     public void EffectiveDenseWarmupEpochs_AppliesOnlyToMaestro(string kind, bool lowRank, bool orderedDropout, int? warmup, int expected)
     {
         JobSpec spec = Valid() with
@@ -188,6 +188,20 @@ public class JobSpecTests
         };
 
         Assert.Equal(expected, spec.EffectiveDenseWarmupEpochs);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(10)]
+    [InlineData(1000)]
+    public void EffectiveDenseWarmupEpochs_NotGiven_IsTheDefaultAndLeavesOrderedDropoutEpochs(int epochs)
+    {
+        JobSpec spec = Valid() with { Training = Valid().Training with { Epochs = epochs } };
+
+        Assert.Equal(MaestroSpec.DefaultDenseWarmupEpochs(epochs), spec.EffectiveDenseWarmupEpochs);
+        Assert.InRange(spec.EffectiveDenseWarmupEpochs, 0, epochs - 1);
+        Assert.Empty(spec.Normalized().Validate(s_mnistShape, 10));
     }
 
     [Fact]

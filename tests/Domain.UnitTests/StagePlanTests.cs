@@ -29,9 +29,9 @@ public class StagePlanTests
 
     [Theory]
     [MemberData(nameof(WithAndWithoutBaseline))]
-    public void From_Maestro_TrainsOneMaestroStage(bool svdBaseline)
+    public void From_MaestroWithoutWarmup_TrainsOneMaestroStage(bool svdBaseline)
     {
-        JobSpec spec = Spec(svdBaseline: svdBaseline);
+        JobSpec spec = Spec(maestro: new MaestroSpec { DenseWarmupEpochs = 0 }, svdBaseline: svdBaseline);
 
         Assert.Equal([(StageKind.Train, "maestro", Epochs, 0), .. Baseline(svdBaseline, Epochs)], Stages(spec));
         Assert.Equal(svdBaseline ? 2 * Epochs : Epochs, StagePlan.From(spec).TotalEpochs);
@@ -66,6 +66,19 @@ public class StagePlanTests
             [(StageKind.DenseWarmup, "dense-warmup", 2, 0), (StageKind.Train, "maestro", Epochs - 2, 2), .. Baseline(svdBaseline, Epochs)],
             Stages(spec));
         Assert.Equal(svdBaseline ? 2 * Epochs : Epochs, StagePlan.From(spec).TotalEpochs);
+    }
+
+    [Fact]
+    public void From_MaestroWithoutWarmupGiven_WarmsUpForTheDefault()
+    {
+        JobSpec spec = Spec(svdBaseline: true);
+        int warmup = MaestroSpec.DefaultDenseWarmupEpochs(Epochs);
+
+        (StageKind, string, int, int)[] expected = warmup > 0
+            ? [(StageKind.DenseWarmup, "dense-warmup", warmup, 0), (StageKind.Train, "maestro", Epochs - warmup, warmup), .. Baseline(true, Epochs)]
+            : [(StageKind.Train, "maestro", Epochs, 0), .. Baseline(true, Epochs)];
+        Assert.Equal(expected, Stages(spec));
+        Assert.Equal(2 * Epochs, StagePlan.From(spec).TotalEpochs);
     }
 
     [Fact]
