@@ -96,7 +96,7 @@ internal sealed record BenchArgs(
             values.Remove("train-limit", out string? limit) ? int.Parse(limit, CultureInfo.InvariantCulture) : null,
             Get("sampling", new MaestroSpec().Sampling),
             values.Remove("warmup", out string? w) ? int.Parse(w, CultureInfo.InvariantCulture) : null,
-            Get("schedule", Schedules.None),
+            Get("schedule", new TrainingSpec().Schedule),
             values.Remove("selection", out string? sel) ? sel : null,
             int.Parse(Get("rounds", "4"), CultureInfo.InvariantCulture));
         if (values.Count > 0)

@@ -21,8 +21,13 @@ public sealed record TrainingSpec
 
     public double WeightDecay { get; init; }
 
-    /// <summary><c>none</c>, <c>step</c> (× <see cref="Gamma"/> every <see cref="StepSize"/> epochs) or <c>cosine</c>.</summary>
-    public string Schedule { get; init; } = Schedules.None;
+    /// <summary>
+    /// <c>cosine</c> (default: annealed to zero over each stage, or over a dense warm-up and the training that continues
+    /// from it), <c>step</c> (× <see cref="Gamma"/> every <see cref="StepSize"/> epochs) or <c>none</c> (constant).
+    /// The default decays because a constant rate leaves the last epoch's model at a random point of its noise
+    /// (docs/BENCHMARKS.md: ±1 pt between epochs for low-rank models on 10k samples).
+    /// </summary>
+    public string Schedule { get; init; } = Schedules.Cosine;
 
     public int StepSize { get; init; } = 10;
 
