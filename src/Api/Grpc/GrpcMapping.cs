@@ -113,6 +113,10 @@ internal static class GrpcMapping
         {
             message.LabelPrecision = precision;
         }
+        if (m.ValidationAccuracy is { } validation)
+        {
+            message.ValidationAccuracy = validation;
+        }
         return message;
     }
 
@@ -159,6 +163,18 @@ internal static class GrpcMapping
         if (r.TestAccuracy is { } accuracy)
         {
             message.TestAccuracy = accuracy;
+        }
+        if (r.ShippedEpoch is { } shipped)
+        {
+            message.ShippedEpoch = shipped;
+        }
+        if (r.ModelSelection is not null)
+        {
+            message.ModelSelection = r.ModelSelection;
+        }
+        if (r.ValidationAccuracy is { } validation)
+        {
+            message.ValidationAccuracy = validation;
         }
         message.Metrics.AddRange(r.Metrics.Select(ToMessage));
         return message;

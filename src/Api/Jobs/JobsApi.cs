@@ -6,11 +6,17 @@ namespace Api.Jobs;
 
 public sealed record JobProgress(int Epoch, int Epochs);
 
+/// <summary>One epoch's metrics.</summary>
+/// <param name="ValidationAccuracy">
+/// Accuracy of the first network on the validation split of the noisy training labels (never the test labels);
+/// null when the run holds out no split.
+/// </param>
 public sealed record MetricResponse(
-    int Epoch, string Stage, double TrainLoss, double TrainAccuracy, double TestAccuracy, double? LabelPrecision, double Seconds)
+    int Epoch, string Stage, double TrainLoss, double TrainAccuracy, double TestAccuracy, double? LabelPrecision, double Seconds,
+    double? ValidationAccuracy)
 {
     public static MetricResponse From(EpochMetric m) =>
-        new(m.Epoch, m.Stage, m.TrainLoss, m.TrainAccuracy, m.TestAccuracy, m.LabelPrecision, m.Seconds);
+        new(m.Epoch, m.Stage, m.TrainLoss, m.TrainAccuracy, m.TestAccuracy, m.LabelPrecision, m.Seconds, m.ValidationAccuracy);
 }
 
 public sealed record JobResponse(

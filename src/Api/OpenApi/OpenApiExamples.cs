@@ -43,14 +43,28 @@ internal static class OpenApiExamples
 
     private static readonly int s_epochs = StagePlan.From(s_storedSpec).TotalEpochs;
 
-    private static readonly MetricResponse s_metric = new(5, "maestro", 0.412, 0.861, 0.75, null, 1.9);
+    private static readonly MetricResponse s_metric = new(5, "maestro", 0.412, 0.861, 0.75, null, 1.9, null);
 
     private static readonly JobResponse s_jobBody = new(
         s_job, JobStatus.Succeeded, s_dataset, new JobProgress(s_epochs, s_epochs), [s_run], s_metric, null, 1, false,
         s_at, s_at.AddSeconds(1), s_at.AddSeconds(11), JsonSerializer.Deserialize<JsonElement>(s_storedSpec.ToJson()));
 
     private static readonly RunResponse s_runBody = new(
-        s_run, s_job, 0, RunStatus.Succeeded, "cpu", 0.75, s_at.AddSeconds(1), s_at.AddSeconds(11), [s_metric]);
+        s_run, s_job, 0, RunStatus.Succeeded, "cpu", 0.75, s_at.AddSeconds(1), s_at.AddSeconds(11), [s_metric],
+        s_epochs, ModelSelections.Last, null);
+
+    /// <summary>
+    /// A co-teaching run on noisy labels: it ships the epoch that did best on the validation split of its noisy
+    /// training labels, which is not the last one.
+    /// </summary>
+    private static readonly RunResponse s_noisyRunBody = new(
+        new Guid("01a20c62-3b4c-7d5e-8f60-718293a4b5c6"), new Guid("01a20c62-3a1b-7c2d-9e3f-4a5b6c7d8e9f"), 0, RunStatus.Succeeded, "cpu", 0.71,
+        s_at.AddMinutes(3), s_at.AddMinutes(4),
+        [
+            new MetricResponse(4, "coteaching", 1.21, 0.58, 0.71, 0.81, 2.4, 0.66),
+            new MetricResponse(5, "coteaching", 1.05, 0.62, 0.69, 0.77, 2.4, 0.63),
+        ],
+        4, ModelSelections.BestValidation, 0.66);
 
     private static VariantResponse Variant(double fraction, int rank, long parameters, double accuracy, double ms) => new(
         fraction, [rank, rank], parameters, parameters - 138, accuracy,
@@ -86,7 +100,7 @@ internal static class OpenApiExamples
         ["ListJobs"] = Node(new Page<JobResponse>([s_jobBody], 1, 0, 50)),
         ["CancelJob"] = Node(s_jobBody with { Status = JobStatus.Running, CancelRequested = true, FinishedAt = null }),
         ["GetRun"] = Node(s_runBody),
-        ["ListRuns"] = Node(new Page<RunResponse>([s_runBody], 1, 0, 50)),
+        ["ListRuns"] = Node(new Page<RunResponse>([s_noisyRunBody, s_runBody], 2, 0, 50)),
         ["GetRunCurve"] = Node(new CurveResponse(s_run, RunStatus.Succeeded,
         [
             new CurvePointResponse(0.0625, [4, 4], 7370, 7232, 0.321, null, null),

@@ -5,9 +5,17 @@ using Api.Variants;
 
 namespace Api.Runs;
 
+/// <summary>A run with its per-epoch metrics.</summary>
+/// <param name="ShippedEpoch">The epoch (1-based, over all stages) whose model the run shipped; null until it has finished.</param>
+/// <param name="ModelSelection">
+/// Why that epoch: <c>last</c> (the final epoch) or <c>best-validation</c> (the highest accuracy on a validation split of
+/// the noisy training labels, never the test labels); null until the run has finished.
+/// </param>
+/// <param name="ValidationAccuracy">The shipped model's accuracy on that validation split; null without a split.</param>
 public sealed record RunResponse(
     Guid Id, Guid JobId, int Index, RunStatus Status, string? Device, double? TestAccuracy,
-    DateTime StartedAt, DateTime? FinishedAt, IReadOnlyList<MetricResponse> Metrics);
+    DateTime StartedAt, DateTime? FinishedAt, IReadOnlyList<MetricResponse> Metrics,
+    int? ShippedEpoch, string? ModelSelection, double? ValidationAccuracy);
 
 public sealed record CurvePointResponse(
     double RankFraction, int[] Ranks, long Parameters, long Flops, double Accuracy, double? SvdAccuracy, long? SvdParameters);
@@ -108,5 +116,5 @@ public static class RunsApi
 
     private static RunResponse ToResponse(Run run) =>
         new(run.Id, run.JobId, run.Index, run.Status, run.Device, run.TestAccuracy, run.StartedAt, run.FinishedAt,
-            run.Metrics.OrderBy(m => m.Epoch).Select(MetricResponse.From).ToList());
+            run.Metrics.OrderBy(m => m.Epoch).Select(MetricResponse.From).ToList(), run.ShippedEpoch, run.ModelSelection, run.ValidationAccuracy);
 }

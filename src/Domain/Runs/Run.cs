@@ -25,6 +25,24 @@ public sealed class Run : Tenants.ITenantOwned
     /// <summary>Full-rank test accuracy on clean test labels once finished.</summary>
     public double? TestAccuracy { get; set; }
 
+    /// <summary>
+    /// The epoch (1-based, over all stages) whose model the run shipped, once finished: the last epoch under
+    /// <c>last</c> model selection, the best one on the validation split under <c>best-validation</c>.
+    /// </summary>
+    public int? ShippedEpoch { get; set; }
+
+    /// <summary>
+    /// Why <see cref="ShippedEpoch"/> was shipped (<see cref="Jobs.ModelSelections"/>), once finished: <c>last</c> (the final epoch) or
+    /// <c>best-validation</c> (highest accuracy on a validation split of the noisy training labels, never the test labels).
+    /// </summary>
+    public string? ModelSelection { get; set; }
+
+    /// <summary>
+    /// Accuracy of the shipped model on the validation split of the (noisy) training labels, once finished;
+    /// null when the run had no split.
+    /// </summary>
+    public double? ValidationAccuracy { get; set; }
+
     public List<EpochMetric> Metrics { get; set; } = [];
 
     public List<CurvePoint> Curve { get; set; } = [];
@@ -57,6 +75,12 @@ public sealed class EpochMetric
 
     /// <summary>Fraction of selected samples whose label is correct (noisy-label training only).</summary>
     public double? LabelPrecision { get; set; }
+
+    /// <summary>
+    /// Accuracy of the first network on the validation split of the (noisy) training labels; null when the run
+    /// holds out no split.
+    /// </summary>
+    public double? ValidationAccuracy { get; set; }
 
     public double Seconds { get; set; }
 

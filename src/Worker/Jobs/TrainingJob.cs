@@ -188,6 +188,7 @@ public sealed class TrainingJob(
                 TrainAccuracy = report.TrainAccuracy,
                 TestAccuracy = report.TestAccuracy,
                 LabelPrecision = report.LabelPrecision,
+                ValidationAccuracy = report.Extra.TryGetValue("validationAccuracy", out double validation) ? validation : null,
                 Seconds = report.Seconds,
                 CreatedAt = Now,
             });
@@ -243,6 +244,9 @@ public sealed class TrainingJob(
             db.Artifacts.Add(model.ToArtifact(ArtifactKinds.Model, Now, job.Id, run.Id));
             db.Artifacts.RemoveRange(checkpoints);
             run.TestAccuracy = outcome.TestAccuracy;
+            run.ShippedEpoch = outcome.ShippedEpoch;
+            run.ModelSelection = outcome.ModelSelection;
+            run.ValidationAccuracy = outcome.ValidationAccuracy;
             job.Epoch = job.Epochs;
             db.SaveChanges();
             tx.Commit();

@@ -10,6 +10,7 @@ internal sealed class RunConfiguration : IEntityTypeConfiguration<Run>
         builder.HasKey(r => r.Id);
         builder.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
         builder.Property(r => r.Device).HasMaxLength(64);
+        builder.Property(r => r.ModelSelection).HasMaxLength(32);
         builder.HasIndex(r => new { r.JobId, r.Index }).IsUnique();
         builder.HasIndex(r => new { r.TenantId, r.StartedAt });
         builder.HasOne<Tenant>().WithMany().HasForeignKey(r => r.TenantId).OnDelete(DeleteBehavior.Restrict);

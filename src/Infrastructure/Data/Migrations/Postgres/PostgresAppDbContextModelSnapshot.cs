@@ -293,6 +293,9 @@ namespace Infrastructure.Data.Migrations.Postgres
                     b.Property<double>("TrainLoss")
                         .HasColumnType("double precision");
 
+                    b.Property<double?>("ValidationAccuracy")
+                        .HasColumnType("double precision");
+
                     b.HasKey("Id");
 
                     b.HasIndex("RunId", "Epoch")
@@ -320,6 +323,13 @@ namespace Infrastructure.Data.Migrations.Postgres
                     b.Property<Guid>("JobId")
                         .HasColumnType("uuid");
 
+                    b.Property<string>("ModelSelection")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<int?>("ShippedEpoch")
+                        .HasColumnType("integer");
+
                     b.Property<DateTime>("StartedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -332,6 +342,9 @@ namespace Infrastructure.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<double?>("TestAccuracy")
+                        .HasColumnType("double precision");
+
+                    b.Property<double?>("ValidationAccuracy")
                         .HasColumnType("double precision");
 
                     b.HasKey("Id");

@@ -288,6 +288,9 @@ namespace Infrastructure.Data.Migrations.Sqlite
                     b.Property<double>("TrainLoss")
                         .HasColumnType("REAL");
 
+                    b.Property<double?>("ValidationAccuracy")
+                        .HasColumnType("REAL");
+
                     b.HasKey("Id");
 
                     b.HasIndex("RunId", "Epoch")
@@ -315,6 +318,13 @@ namespace Infrastructure.Data.Migrations.Sqlite
                     b.Property<Guid>("JobId")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ModelSelection")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("ShippedEpoch")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime>("StartedAt")
                         .HasColumnType("TEXT");
 
@@ -327,6 +337,9 @@ namespace Infrastructure.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<double?>("TestAccuracy")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("ValidationAccuracy")
                         .HasColumnType("REAL");
 
                     b.HasKey("Id");
