@@ -44,7 +44,7 @@ public class DataAndScheduleTests
         Assert.Equal(0.025, LearningRateSchedule.At(step, 7, 10), 12);
         Assert.Equal(0.1, LearningRateSchedule.At(cosine, 0, 10), 12);
         Assert.Equal(0.05, LearningRateSchedule.At(cosine, 5, 10), 12);
-        Assert.Equal(0.1, LearningRateSchedule.At(new TrainingSpec { LearningRate = 0.1 }, 9, 10), 12);
+        Assert.Equal(0.1, LearningRateSchedule.At(new TrainingSpec { LearningRate = 0.1, Schedule = Schedules.None }, 9, 10), 12);
     }
 
     [Fact]

@@ -32,7 +32,11 @@ public class SweepAndModelTests
     {
         // Arrange: a large λ and threshold make progressive shrinking drop ranks within two epochs.
         var (train, test) = Builders.Blobs(train: 600, test: 200);
-        JobSpec spec = Builders.Spec(epochs: 2) with { Maestro = new MaestroSpec { GroupLasso = 0.02, ShrinkThreshold = 0.05 } };
+        JobSpec spec = Builders.Spec(epochs: 2) with
+        {
+            Training = Builders.Spec(epochs: 2).Training with { Schedule = Schedules.None },
+            Maestro = new MaestroSpec { GroupLasso = 0.02, ShrinkThreshold = 0.05 },
+        };
         var observer = new Builders.RecordingObserver();
 
         // Act
@@ -61,7 +65,9 @@ public class SweepAndModelTests
         JobSpec spec = Builders.Spec(epochs: 3) with
         {
             Model = new ModelSpec { Kind = ModelKinds.Cnn, Hidden = [16], Channels = [4, 6] },
-            Training = new TrainingSpec { Epochs = 3, BatchSize = 16, LearningRate = 1e-2 },
+            // The recipe this smoke test of the convolutional path was written for (the defaults are tuned on MLPs).
+            Training = new TrainingSpec { Epochs = 3, BatchSize = 16, LearningRate = 1e-2, Schedule = Schedules.None },
+            Maestro = new MaestroSpec { Sampling = MaestroSampling.LayerRank, DenseWarmupEpochs = 0 },
         };
 
         // Act
