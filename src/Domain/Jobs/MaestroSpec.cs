@@ -45,9 +45,15 @@ public sealed record MaestroSpec
     /// <summary>
     /// The dense warm-up of a Maestro run of <paramref name="epochs"/> epochs when <see cref="DenseWarmupEpochs"/> is
     /// not given; always in [0, epochs). The one place the default lives: a quarter of the epochs, which in
-    /// docs/BENCHMARKS.md puts the ordered curve at or above post-hoc SVD of a dense model trained for all the epochs.
+    /// docs/BENCHMARKS.md puts the ordered curve at or above post-hoc SVD of a dense model trained for all the epochs
+    /// (20 and 50 epochs), for runs of at least <see cref="MinEpochsForDefaultWarmup"/> epochs. Shorter runs start
+    /// factorised: with a handful of steps the warm-up has not learnt enough to be worth its SVD, and the fresh
+    /// optimiser after the hand-off then has too few epochs to recover (seen on 180-sample datasets at lr 0.01).
     /// </summary>
-    public static int DefaultDenseWarmupEpochs(int epochs) => Math.Max(0, epochs / 4);
+    public static int DefaultDenseWarmupEpochs(int epochs) => epochs >= MinEpochsForDefaultWarmup ? epochs / 4 : 0;
+
+    /// <summary>Runs shorter than this get no dense warm-up by default (<see cref="DefaultDenseWarmupEpochs"/>).</summary>
+    public const int MinEpochsForDefaultWarmup = 10;
 
     internal void Validate(Rules rules, string path)
     {
