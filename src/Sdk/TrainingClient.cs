@@ -40,6 +40,7 @@ public sealed class TrainingClient : IDisposable
     private readonly RunService.RunServiceClient _runs;
     private readonly VariantService.VariantServiceClient _variants;
     private readonly DeviceService.DeviceServiceClient _devices;
+    private readonly WorkerService.WorkerServiceClient _workers;
 
     /// <summary>Wraps an existing channel (its retry configuration applies); the caller keeps ownership of it.</summary>
     public TrainingClient(ChannelBase channel, TrainingClientOptions? options = null)
@@ -65,6 +66,7 @@ public sealed class TrainingClient : IDisposable
         _runs = new RunService.RunServiceClient(invoker);
         _variants = new VariantService.VariantServiceClient(invoker);
         _devices = new DeviceService.DeviceServiceClient(invoker);
+        _workers = new WorkerService.WorkerServiceClient(invoker);
     }
 
     /// <summary>
@@ -113,6 +115,7 @@ public sealed class TrainingClient : IDisposable
             ("RunService", "GetRun"), ("RunService", "ListRuns"), ("RunService", "GetCurve"),
             ("VariantService", "ListVariants"), ("VariantService", "SelectVariant"), ("VariantService", "FetchVariant"),
             ("DeviceService", "ListDevices"), ("DeviceService", "GetDevice"), ("DeviceService", "PostLatencies"),
+            ("WorkerService", "ListWorkers"),
         })
         {
             config.Names.Add(new MethodName { Service = $"training.v1.{service}", Method = method });
@@ -585,6 +588,16 @@ public sealed class TrainingClient : IDisposable
         }
         return await _devices.PostLatenciesAsync(request, cancellationToken: cancellationToken);
     }
+
+    // ------------------------------------------------------------------------------------------- workers
+
+    /// <summary>
+    /// Lists the live training workers, oldest first: host, devices, torch versions, slots, current jobs and last
+    /// heartbeat. Needs an admin key (<see cref="StatusCode.PermissionDenied"/> otherwise); a current job's
+    /// <see cref="WorkerJob.JobId"/> is set only for the caller's own tenant's jobs.
+    /// </summary>
+    public async Task<IReadOnlyList<WorkerInfo>> ListWorkersAsync(CancellationToken cancellationToken = default) =>
+        (await _workers.ListWorkersAsync(new ListWorkersRequest(), cancellationToken: cancellationToken)).Items;
 
     /// <summary>
     /// Profiles a finished run on the machine this client runs on, like Once-for-All's per-device latency

@@ -11,6 +11,7 @@ using Training.Engine;
 using Worker.Datasets;
 using Worker.Hosting;
 using Worker.Jobs;
+using Worker.Telemetry;
 
 namespace Worker;
 
@@ -33,6 +34,11 @@ public static class DependencyInjection
         services.AddScoped<ITrainingJob, TrainingJob>();
         services.AddScoped<VariantBuilder>();
         services.AddHostedService<TorchStartupLogger>();
+        // Devices and torch versions for the worker registry (GET /api/v1/workers).
+        services.AddHostedService<WorkerAnnouncement>();
+        // hw.gpu.memory.* gauges on a CUDA worker; nothing on CPU.
+        services.AddSingleton<GpuMemoryMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<GpuMemoryMetrics>());
         // Readiness of a worker (the standalone listener's /health/ready, or the Api's with the embedded worker).
         builder.AddServiceHealthChecks()
             .AddCheck<TorchDeviceHealthCheck>("torch-device", HealthStatus.Unhealthy, [HealthChecks.ReadyTag])
@@ -43,7 +49,7 @@ public static class DependencyInjection
         }
         services.AddHangfireServer(server =>
         {
-            server.ServerName = HangfireServerHealthCheck.ServerName;
+            server.ServerName = WorkerRegistry.ServerName;
             server.Queues = [Queues.Training];
             server.WorkerCount = Math.Max(1, options.Concurrency);
             // Hangfire re-checks deleted (cancelled) jobs at this interval and fires their token.

@@ -142,7 +142,17 @@ public sealed class SqliteObservabilityTests(TracedSqliteApi api) : IClassFixtur
         Assert.Equal(request.TraceId, jobSpan.TraceId);
         List<Activity> epochSpans = spans.Where(s => s.OperationName == "training.epoch" && s.ParentSpanId == jobSpan.SpanId).ToList();
         Assert.Equal(8, epochSpans.Count);
-        Assert.Contains(spans, s => s.OperationName == "training.variants" && s.ParentSpanId == jobSpan.SpanId);
+        // One export, one ONNX verification and one latency measurement per variant (curve point), each a child of the job's span.
+        int variants = await api.WithDbAsync(db => db.CurvePoints.CountAsync(c => db.Runs.Any(r => r.Id == c.RunId && r.JobId == jobId)));
+        Assert.True(variants > 0);
+        foreach (string step in new[] { Worker.Jobs.VariantBuilder.ExportSpan, Worker.Jobs.VariantBuilder.VerifySpan, Worker.Jobs.VariantBuilder.LatencySpan })
+        {
+            List<Activity> stepSpans = spans.Where(s => s.OperationName == step && s.TraceId == jobSpan.TraceId).ToList();
+            Assert.True(stepSpans.Count == variants, $"{step}: {stepSpans.Count} spans for {variants} variants");
+            Assert.All(stepSpans, s => Assert.Equal(jobSpan.SpanId, s.ParentSpanId));
+            Assert.Equal(variants, stepSpans.Select(s => s.GetTagItem(Worker.Jobs.VariantBuilder.RankFractionAttribute)).Distinct().Count());
+        }
+        Assert.DoesNotContain(spans, s => s.OperationName == "training.variants");
         Assert.Equal(1, jobSpan.GetTagItem(ServiceTelemetry.AttemptAttribute));
     }
 

@@ -13,7 +13,8 @@ namespace Api.IntegrationTests;
 /// <summary>
 /// The authorisation matrix: for every REST endpoint and every gRPC method, a second tenant gets 404 /
 /// NOT_FOUND for the first tenant's resources (never 403: existence stays hidden), its lists never show
-/// them, and a request without a key gets 401 / UNAUTHENTICATED. Both tests fail when an endpoint or a
+/// them, admin-only operations (tenants, keys, workers) answer 403 / PERMISSION_DENIED to its non-admin key,
+/// and a request without a key gets 401 / UNAUTHENTICATED. Both tests fail when an endpoint or a
 /// method is added without a case here.
 /// </summary>
 public abstract class TenantIsolationTests
@@ -170,6 +171,8 @@ public abstract class TenantIsolationTests
         new("ListApiKeys", _ => Get($"/api/v1/tenants/{Domain.Tenants.Tenant.DefaultId}/keys"), Forbidden),
         new("CreateApiKey", _ => PostJson($"/api/v1/tenants/{Domain.Tenants.Tenant.DefaultId}/keys", new { name = "sneaky", isAdmin = true }), Forbidden),
         new("RevokeApiKey", _ => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/tenants/{Domain.Tenants.Tenant.DefaultId}/keys/{Guid.NewGuid()}"), Forbidden),
+        // The worker registry is fleet-wide operations data: admin keys only.
+        new("ListWorkers", _ => Get("/api/v1/workers"), Forbidden),
     ];
 
     internal static string[] RestEndpoints(IServiceProvider services) =>
@@ -325,6 +328,9 @@ public abstract class TenantIsolationTests
         new("training.v1.DeviceService/CreateDevice",
             (w, i) => Unary(new V1.DeviceService.DeviceServiceClient(i).CreateDeviceAsync(new V1.CreateDeviceRequest { Name = w.DeviceGrpc })),
             Check: (w, r) => Assert.Equal(0, ((V1.Device)r!).Measurements)),
+        new("training.v1.WorkerService/ListWorkers",
+            (w, i) => Unary(new V1.WorkerService.WorkerServiceClient(i).ListWorkersAsync(new V1.ListWorkersRequest())),
+            StatusCode.PermissionDenied),
     ];
 
     private static async Task<StatusCode?> CodeOfAsync(Func<Task> call)

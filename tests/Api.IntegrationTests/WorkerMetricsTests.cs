@@ -19,7 +19,8 @@ public sealed class EnqueueOnlyPostgresApi() : ApiFactory(StorageProvider.Postgr
 
 /// <summary>
 /// Starts <c>Worker.dll</c> as its own process (as in docker-compose and Kubernetes) and scrapes its listener on
-/// <c>Worker:MetricsPort</c>: probes answer, and the epoch and throughput metrics move while it trains a job.
+/// <c>Worker:MetricsPort</c>: probes answer, and the epoch and throughput metrics move while it trains a job;
+/// the Api's worker registry lists that process with the job.
 /// </summary>
 public sealed class PostgresWorkerMetricsTests(EnqueueOnlyPostgresApi api) : IClassFixture<EnqueueOnlyPostgresApi>
 {
@@ -44,9 +45,21 @@ public sealed class PostgresWorkerMetricsTests(EnqueueOnlyPostgresApi api) : ICl
             double throughput = 0;
             string metrics = "";
             JsonElement job = default;
+            JsonElement? listed = null;
+            string registry = "";
+            string serverPrefix = $"{Environment.MachineName}:{worker.Id}:".ToLowerInvariant();
             DateTime deadline = DateTime.UtcNow.AddMinutes(3);
             while (DateTime.UtcNow < deadline)
             {
+                if (listed is null)
+                {
+                    // The registry (Api) lists the worker process with the job it trains, read from Hangfire's storage.
+                    registry = await client.GetStringAsync("/api/v1/workers");
+                    listed = JsonSerializer.Deserialize<JsonElement>(registry).EnumerateArray().Where(w =>
+                        w.GetProperty("id").GetString()!.StartsWith(serverPrefix, StringComparison.Ordinal)
+                        && w.GetProperty("currentJobs").EnumerateArray().Any(j => j.TryGetProperty("jobId", out JsonElement id) && id.GetGuid() == jobId))
+                        .Cast<JsonElement?>().FirstOrDefault();
+                }
                 metrics = await scraper.GetStringAsync(TelemetryExtensions.MetricsPath);
                 if (SqliteObservabilityTests.Sample(metrics, "tas_training_epoch") is double epoch)
                 {
@@ -62,6 +75,10 @@ public sealed class PostgresWorkerMetricsTests(EnqueueOnlyPostgresApi api) : ICl
             }
 
             Assert.Equal("Succeeded", job.Status());
+            Assert.True(listed is not null, $"the registry never showed worker {serverPrefix}… running job {jobId}: {registry}");
+            Assert.Equal(["cpu"], listed.Value.GetProperty("devices").EnumerateArray().Select(d => d.GetString()));
+            Assert.Equal("busy", listed.Value.GetProperty("status").GetString());
+            Assert.Equal(Environment.MachineName, listed.Value.GetProperty("host").GetString());
             Assert.True(epochs.Count >= 2, $"the worker's epoch gauge took {epochs.Count} value(s)\n{metrics}\n{Output(worker)}");
             Assert.True(throughput > 0, metrics);
             // The attempt's duration is recorded when Hangfire finishes performing, just after the job row says Succeeded.

@@ -8,6 +8,7 @@ using Api.Jobs;
 using Api.Runs;
 using Api.Tenants;
 using Api.Variants;
+using Api.Workers;
 using Hangfire;
 using Hangfire.Dashboard;
 using Infrastructure.Observability;
@@ -75,6 +76,7 @@ internal static class ApiExtensions
         services.AddScoped<VariantCatalog>();
         services.AddMemoryCache();
         services.AddSingleton<VariantPriceCache>();
+        services.AddScoped<WorkerDirectory>();
         builder.AddGrpcApi();
         builder.AddServiceTelemetry("tas-api");
         builder.AddServiceHealthChecks();
@@ -110,6 +112,7 @@ internal static class ApiExtensions
         app.MapGrpcApi();
         v1.MapVariantsApi();
         v1.MapDevicesApi();
+        v1.MapWorkersApi();
         app.MapServiceHealthChecks();
         // The first probe paths, kept as aliases of /health/live and /health/ready.
         app.MapHealthChecks("/healthz", HealthChecks.Live).AllowAnonymous();

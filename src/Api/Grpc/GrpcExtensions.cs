@@ -50,6 +50,7 @@ internal static class GrpcExtensions
         app.MapGrpcService<RunService>();
         app.MapGrpcService<VariantService>();
         app.MapGrpcService<DeviceService>();
+        app.MapGrpcService<WorkerService>();
         app.MapGrpcReflectionService();
         return app;
     }

@@ -3,6 +3,7 @@ using Api.Devices;
 using Api.Jobs;
 using Api.Runs;
 using Api.Variants;
+using Api.Workers;
 using Google.Protobuf.WellKnownTypes;
 using V1 = TrainingService.Sdk.V1;
 
@@ -276,6 +277,38 @@ internal static class GrpcMapping
         if (d.GpuName is not null)
         {
             message.GpuName = d.GpuName;
+        }
+        return message;
+    }
+
+    public static V1.WorkerInfo ToMessage(WorkerResponse w)
+    {
+        var message = new V1.WorkerInfo
+        {
+            Id = w.Id,
+            Host = w.Host,
+            Slots = w.Slots,
+            Status = w.Status,
+            StartedAt = ToTimestamp(w.StartedAt),
+            LastHeartbeat = w.LastHeartbeat is DateTime beat ? ToTimestamp(beat) : null,
+        };
+        message.Devices.AddRange(w.Devices);
+        if (w.TorchSharpVersion is not null)
+        {
+            message.TorchsharpVersion = w.TorchSharpVersion;
+        }
+        if (w.LibTorchVersion is not null)
+        {
+            message.LibtorchVersion = w.LibTorchVersion;
+        }
+        foreach (WorkerJobResponse job in w.CurrentJobs)
+        {
+            var current = new V1.WorkerJob { StartedAt = job.StartedAt is DateTime started ? ToTimestamp(started) : null };
+            if (job.JobId is Guid id)
+            {
+                current.JobId = id.ToString();
+            }
+            message.CurrentJobs.Add(current);
         }
         return message;
     }

@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.Storage.Monitoring;
+using Infrastructure.Jobs;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TorchSharp;
 using Training.Engine;
@@ -37,17 +38,14 @@ internal sealed class HangfireServerHealthCheck(JobStorage storage, TimeProvider
     /// <summary>Hangfire heartbeats every 30 s by default; two missed beats are unhealthy.</summary>
     public static readonly TimeSpan MaxHeartbeatAge = TimeSpan.FromSeconds(75);
 
-    /// <summary>The name this process gives its Hangfire server (Hangfire appends a unique suffix).</summary>
-    public static readonly string ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
-
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         IList<ServerDto> servers = storage.GetMonitoringApi().Servers();
-        ServerDto? own = servers.Where(s => s.Name.StartsWith(ServerName + ":", StringComparison.OrdinalIgnoreCase))
+        ServerDto? own = servers.Where(s => s.Name.StartsWith(WorkerRegistry.ServerName + ":", StringComparison.OrdinalIgnoreCase))
             .OrderByDescending(s => s.Heartbeat).FirstOrDefault();
         if (own?.Heartbeat is not DateTime heartbeat)
         {
-            return Task.FromResult(HealthCheckResult.Unhealthy($"No Hangfire server named {ServerName} is registered."));
+            return Task.FromResult(HealthCheckResult.Unhealthy($"No Hangfire server named {WorkerRegistry.ServerName} is registered."));
         }
         TimeSpan age = clock.GetUtcNow().UtcDateTime - DateTime.SpecifyKind(heartbeat, DateTimeKind.Utc);
         var data = new Dictionary<string, object> { ["server"] = own.Name, ["heartbeatAgeSeconds"] = Math.Round(age.TotalSeconds, 1) };

@@ -85,10 +85,8 @@ public sealed class TrainingJob(
             {
                 logger.LogInformation("Job {JobId}: run {RunId} is already trained; building its variants.", job.Id, run.Id);
             }
-            using (ServiceTelemetry.ActivitySource.StartActivity("training.variants"))
-            {
-                variants.Build(job, run, test, cancel.Token);
-            }
+            // Its export, verification and latency spans are children of this job's span.
+            variants.Build(job, run, test, cancel.Token);
             Finish(job, run, JobStatus.Succeeded, RunStatus.Succeeded, null);
             logger.LogInformation("Job {JobId} succeeded.", job.Id);
         }

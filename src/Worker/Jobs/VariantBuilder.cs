@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Domain.Variants;
 using Infrastructure.Artifacts;
 using Infrastructure.Data;
+using Infrastructure.Observability;
 using Microsoft.Extensions.Options;
 using Training.Engine;
 using Training.Export;
@@ -12,6 +14,8 @@ namespace Worker.Jobs;
 /// Turns a trained run into deployable variants: for every curve point, exports the truncated network as ONNX
 /// and TorchSharp weights (once; existing exports are reused), checks ONNX Runtime against TorchSharp on held-out
 /// inputs (a mismatch fails the job), and measures latency on this host's built-in device profiles.
+/// Each step is a span under the job attempt's: <see cref="ExportSpan"/>, <see cref="VerifySpan"/> (only for
+/// new exports) and <see cref="LatencySpan"/>, one per variant, tagged with its rank fraction.
 /// </summary>
 public sealed class VariantBuilder(
     AppDbContext db, IArtifactStore store, TimeProvider clock, IOptions<WorkerOptions> options, ILogger<VariantBuilder> logger)
@@ -20,6 +24,11 @@ public sealed class VariantBuilder(
     public static readonly int[] Batches = [1, 32];
 
     private const int VerificationSamples = 64;
+
+    public const string ExportSpan = "training.variant.export";
+    public const string VerifySpan = "training.variant.verify";
+    public const string LatencySpan = "training.variant.latency";
+    public const string RankFractionAttribute = "tas.variant.rank_fraction";
 
     public void Build(Job job, Run run, LabeledData test, CancellationToken cancellationToken)
     {
@@ -36,6 +45,9 @@ public sealed class VariantBuilder(
         {
             cancellationToken.ThrowIfCancellationRequested();
             (byte[] onnx, byte[] torchSharp) = ExportOnce(job, run, model, point, inputs, count);
+            using Activity? latency = StartSpan(LatencySpan, point);
+            latency?.SetTag("tas.variant.batches", Batches);
+            latency?.SetTag("tas.device.profile", gpu is null ? cpu.Name : $"{cpu.Name},{gpu.Name}");
             foreach (int batch in Batches)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -69,17 +81,35 @@ public sealed class VariantBuilder(
         }
 
         VariantExport export;
+        using (Activity? span = StartSpan(ExportSpan, point))
         using (Stream stream = store.OpenRead(model.Path))
         {
             // The sweep's ranks: after shrinking, ranks derived from the saved model could differ.
             export = VariantExporter.Export(stream, point.RankFraction, point.Ranks);
+            span?.SetTag("tas.variant.parameters", export.Parameters);
+            span?.SetTag("tas.variant.onnx.size", export.Onnx.Length);
         }
         if (export.Parameters != point.Parameters)
         {
             throw new InvalidOperationException(
                 $"Export of rank fraction {point.RankFraction} has {export.Parameters} parameters; the curve says {point.Parameters}.");
         }
-        double difference = OnnxVerifier.Verify(export, inputs, count);
+        double difference;
+        using (Activity? span = StartSpan(VerifySpan, point))
+        {
+            span?.SetTag("tas.variant.verify.samples", count);
+            try
+            {
+                difference = OnnxVerifier.Verify(export, inputs, count);
+            }
+            catch (Exception ex)
+            {
+                // A mismatch fails the job; the trace shows which variant and why.
+                span?.SetStatus(ActivityStatusCode.Error, ex.Message).SetTag("error.type", ex.GetType().FullName);
+                throw;
+            }
+            span?.SetTag("tas.variant.verify.max_abs_diff", difference);
+        }
         string folder = $"runs/{run.Id:N}/variants/{point.RankFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
         StoredFile onnx = Store(export.Onnx, $"{folder}/model.onnx");
         StoredFile torch = Store(export.TorchSharp, $"{folder}/model.bin");
@@ -92,6 +122,10 @@ public sealed class VariantBuilder(
             job.Id, point.RankFraction, string.Join("/", export.LayerForms), export.Parameters, difference);
         return (export.Onnx, export.TorchSharp);
     }
+
+    /// <summary>A child of the current span, the job attempt's.</summary>
+    private static Activity? StartSpan(string name, CurvePoint point) =>
+        ServiceTelemetry.ActivitySource.StartActivity(name)?.SetTag(RankFractionAttribute, point.RankFraction);
 
     private StoredFile Store(byte[] bytes, string path)
     {

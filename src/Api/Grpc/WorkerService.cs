@@ -1,0 +1,19 @@
+using Api.Auth;
+using Api.Workers;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using V1 = TrainingService.Sdk.V1;
+
+namespace Api.Grpc;
+
+/// <summary><c>training.v1.WorkerService</c>: the worker registry, for admin keys (others get PERMISSION_DENIED).</summary>
+[Authorize(Policy = ApiKeyClaims.AdminPolicy)]
+internal sealed class WorkerService(WorkerDirectory workers) : V1.WorkerService.WorkerServiceBase
+{
+    public override async Task<V1.ListWorkersResponse> ListWorkers(V1.ListWorkersRequest request, ServerCallContext context)
+    {
+        var response = new V1.ListWorkersResponse();
+        response.Items.AddRange((await workers.ListAsync(context.CancellationToken)).Select(GrpcMapping.ToMessage));
+        return response;
+    }
+}
