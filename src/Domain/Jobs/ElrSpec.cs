@@ -13,8 +13,8 @@ namespace Domain.Jobs;
 /// (pair) noise they use β = 0.9, λ = 1 (<see cref="ForNoise"/>). With co-teaching each network keeps its own
 /// targets and the term is averaged over the samples it trains on.
 /// </summary>
-[Description("Early-learning regularisation (Liu et al. 2020, NeurIPS; shengliu66/ELR): per-example running targets t <- beta*t + (1-beta)*softmax "
-    + "and the loss adds lambda*mean(log(1 - <t, p>)). Defaults are the authors' symmetric-noise setting; they use beta 0.9, lambda 1 for asymmetric (pair) noise.")]
+[Description("Early-learning regularisation (Liu et al. 2020, NeurIPS; shengliu66/ELR): per-example running targets t <- beta*t + (1-beta)*softmax; "
+    + "the loss adds lambda*mean(log(1 - <t, p>)). The defaults are the authors' symmetric-noise setting; they use beta 0.9, lambda 1 for asymmetric (pair) noise.")]
 public sealed record ElrSpec
 {
     public const double DefaultLambda = 3;
