@@ -12,9 +12,9 @@ namespace Training.Engine;
 
 /// <summary>
 /// The loop of one run of <see cref="TrainingEngine.Run"/>: it walks the job's <see cref="StagePlan"/> and, per step,
-/// runs the method's parts (<see cref="MethodComposer"/>): transforms and full passes (features, then the classifier), one selector, the loss terms,
-/// an optimiser step per learner; then the epoch hooks. Every per-epoch random draw comes from (seed, epoch), so a
-/// checkpoint holds only networks, optimisers, the epoch and the parts' own state. Nothing is read to the host
+/// runs the method's parts (<see cref="MethodComposer"/>): transforms and full passes (features, then the classifier),
+/// one selector, the loss terms, an optimiser step per learner; then the epoch hooks. Every per-epoch random draw
+/// comes from (seed, epoch), so a checkpoint holds only networks, optimisers, the epoch and the parts' own state. Nothing is read to the host
 /// inside a step (<see cref="HostSync"/>): metrics accumulate on the device and are read once per epoch.
 /// </summary>
 internal sealed class TrainingSession : IDisposable
