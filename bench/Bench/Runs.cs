@@ -23,6 +23,10 @@ internal static class Runs
                 "standard" => spec,
                 "coteaching" => spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual } },
                 "coteaching-plus" => spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual, Plus = true } },
+                // Co-teaching whose small-loss ranking and loss are multi-sample dropout's K-mean (Inoue 2019; K = 8, p = 0.5).
+                "coteaching-msd" => spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual }, MultiSampleDropout = new MultiSampleDropoutSpec() },
+                // Standard training + ELR at the authors' setting for the noise kind (β 0.9, λ 1 for pair; 0.7, 3 for symmetric).
+                "elr" => spec with { Elr = ElrSpec.ForNoise(noise.Kind) },
                 "nested-coteaching" => spec with
                 {
                     NestedDropout = new NestedDropoutSpec { Sigma = options.Sigma, StageEpochs = options.NestedEpochs ?? options.Epochs },

@@ -67,6 +67,33 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
         (await client.PostAsync($"/api/v1/jobs/{job}/cancel", null)).Dispose();
     }
 
+    [Theory]
+    [InlineData("MultiSampleDropoutSpec", "samples", 8.0, 1.0, 64.0, "")]
+    [InlineData("MultiSampleDropoutSpec", "rate", 0.5, 0.0, 0.95, "exclusiveMaximum")]
+    [InlineData("ElrSpec", "lambda", 3.0, 0.0, 100.0, "exclusiveMinimum")]
+    [InlineData("ElrSpec", "beta", 0.7, 0.0, 1.0, "exclusiveMaximum")]
+    public async Task SwaggerDocument_JobSpecMethodSections_ShowDefaultsBoundsAndDescriptions(
+        string schema, string property, double @default, double minimum, double maximum, string exclusive)
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement section = document.GetProperty("components").GetProperty("schemas").GetProperty(schema);
+        JsonElement field = section.GetProperty("properties").GetProperty(property);
+        Assert.True(field.TryGetProperty("default", out JsonElement value), field.GetRawText());
+        Assert.Equal(@default, value.GetDouble());
+        Assert.Equal(minimum, field.GetProperty("minimum").GetDouble());
+        Assert.Equal(maximum, field.GetProperty("maximum").GetDouble());
+        foreach (string bound in new[] { "exclusiveMinimum", "exclusiveMaximum" })
+        {
+            Assert.Equal(bound == exclusive, field.TryGetProperty(bound, out JsonElement flag) && flag.GetBoolean());
+        }
+        Assert.False(string.IsNullOrWhiteSpace(field.GetProperty("description").GetString()), field.GetRawText());
+        Assert.Contains(schema == "ElrSpec" ? "Liu et al. 2020" : "Inoue 2019", section.GetProperty("description").GetString());
+        JsonElement reference = document.GetProperty("components").GetProperty("schemas").GetProperty("JobSpec").GetProperty("properties")
+            .GetProperty(schema == "ElrSpec" ? "elr" : "multiSampleDropout");
+        Assert.Equal($"#/components/schemas/{schema}", reference.GetProperty("$ref").GetString());
+    }
+
     private static bool HasExample(JsonElement response) =>
         response.TryGetProperty("content", out JsonElement content)
         && content.EnumerateObject().Any(c => c.Value.TryGetProperty("example", out _) || c.Value.TryGetProperty("examples", out _));

@@ -330,6 +330,58 @@ public class JobSpecTests
         Assert.Contains("nestedDropout.validationFraction", error.Message);
     }
 
+    [Theory]
+    [InlineData("samples", 0, "must be between 1 and 64")]
+    [InlineData("samples", 65, "must be between 1 and 64")]
+    [InlineData("rate", -0.1, "at least 0 and less than 0.95")]
+    [InlineData("rate", 0.95, "at least 0 and less than 0.95")]
+    public void Validate_MultiSampleDropoutOutOfRange_NamesTheField(string field, double value, string reason)
+    {
+        var section = field == "samples" ? new MultiSampleDropoutSpec { Samples = (int)value } : new MultiSampleDropoutSpec { Rate = value };
+        JobSpec spec = Valid() with { MultiSampleDropout = section };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal($"multiSampleDropout.{field}", error.Field);
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Theory]
+    [InlineData("lambda", 0, "greater than 0 and at most 100")]
+    [InlineData("lambda", double.NaN, "finite")]
+    [InlineData("beta", 1, "at least 0 and less than 1")]
+    [InlineData("beta", -0.5, "at least 0 and less than 1")]
+    public void Validate_ElrOutOfRange_NamesTheField(string field, double value, string reason)
+    {
+        var section = field == "lambda" ? new ElrSpec { Lambda = value } : new ElrSpec { Beta = value };
+        JobSpec spec = Valid() with { Elr = section };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal($"elr.{field}", error.Field);
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public void Normalized_EmptyMultiSampleDropoutAndElrSections_WriteTheirDefaults()
+    {
+        string valid = Valid().ToJson();
+        JobSpec spec = JobSpec.Parse(valid[..^1] + ""","multiSampleDropout":{},"elr":{}}""");
+
+        string json = spec.Normalized().ToJson();
+
+        Assert.Empty(spec.Validate(s_mnistShape, 10));
+        Assert.Contains("\"multiSampleDropout\":{\"samples\":8,\"rate\":0.5}", json);
+        Assert.Contains("\"elr\":{\"lambda\":3,\"beta\":0.7}", json);
+    }
+
+    [Fact]
+    public void ElrForNoise_UsesTheAuthorsSettingPerNoiseKind()
+    {
+        Assert.Equal(new ElrSpec { Lambda = 1, Beta = 0.9 }, ElrSpec.ForNoise(NoiseKinds.Pair));
+        Assert.Equal(new ElrSpec { Lambda = 3, Beta = 0.7 }, ElrSpec.ForNoise(NoiseKinds.Symmetric));
+    }
+
     [Fact]
     public void ToJson_ThenParse_RoundTripsCamelCaseWithoutNulls()
     {

@@ -22,6 +22,8 @@ public class HostSyncTests
     [InlineData("maestro")]
     [InlineData("coteaching-plus")]
     [InlineData("nested")]
+    [InlineData("coteaching-msd")]
+    [InlineData("elr")]
     public void Run_HostReadsPerEpoch_DoNotGrowWithTheNumberOfSteps(string method)
     {
         // Arrange: the same run with 4× the batches per epoch. A read inside the step loop would either throw
@@ -33,6 +35,8 @@ public class HostSyncTests
             "standard" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false } },
             "coteaching-plus" => spec with { Noise = new NoiseSpec { Kind = NoiseKinds.Pair, Rate = 0.2 }, CoTeaching = new CoTeachingSpec { Plus = true, PlusStartEpoch = 0, GradualEpochs = 1 } },
             "nested" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false }, NestedDropout = new NestedDropoutSpec { Sigma = 4 } },
+            "coteaching-msd" => spec with { Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 }, CoTeaching = new CoTeachingSpec { GradualEpochs = 1 }, MultiSampleDropout = new MultiSampleDropoutSpec() },
+            "elr" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false }, Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 }, Elr = new ElrSpec() },
             _ => spec,
         };
 

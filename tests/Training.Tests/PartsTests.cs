@@ -3,6 +3,7 @@ using Training.Methods;
 using Training.Modules;
 using Training.Parts;
 using Training.Parts.Losses;
+using Training.Parts.Transforms;
 using static TorchSharp.torch;
 
 namespace Training.Tests;
@@ -157,6 +158,84 @@ public class PartsTests
     }
 
     [Fact]
+    public void MultiSampleDropout_FixedMasks_IsTheMeanOfTheKCrossEntropies()
+    {
+        using var scope = NewDisposeScope();
+        // One sample with features (0, ln 3), an identity head, label 1. Mask 1 keeps both features → logits
+        // (0, ln 3), CE = −ln ¾; mask 2 drops the second and doubles the first → (0, 0), CE = ln 2.
+        Tensor features = tensor(new float[] { 0, (float)Math.Log(3) }, 1, 2);
+        Tensor masks = tensor(new float[] { 1, 1, 2, 0 }, 2, 1, 2);
+
+        var (logits, perSample) = MultiSampleDropout.KSample(features, masks, f => f, tensor(new long[] { 1 }));
+
+        Assert.Equal((-Math.Log(0.75) + Math.Log(2)) / 2, perSample.item<float>(), 5);
+        Assert.Equal([0f, (float)Math.Log(3) / 2], logits.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void MultiSampleDropout_RateZero_ReducesToCrossEntropyOfTheFullPass()
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(3);
+        using var net = ClassifierNetwork.Create(new ModelSpec { Hidden = [12, 8], LowRank = true }, [10], 3);
+        Tensor x = randn(6, 10);
+        Tensor y = tensor(new long[] { 0, 1, 2, 0, 1, 2 });
+        Tensor features = net.MaskedFeatures(x);
+        Tensor masks = MultiSampleDropout.Masks(8, 6, net.FeatureCount, 0, CPU);
+
+        var (logits, perSample) = MultiSampleDropout.KSample(features, masks, net.Head, y);
+
+        Assert.True(logits.allclose(net.call(x), rtol: 1e-5, atol: 1e-6));
+        Assert.True(perSample.allclose(nn.functional.cross_entropy(net.call(x), y, reduction: nn.Reduction.None), rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Fact]
+    public void MultiSampleDropout_Masks_AreInvertedDropoutAtTheRate()
+    {
+        using var scope = NewDisposeScope();
+        torch.manual_seed(4);
+
+        Tensor masks = MultiSampleDropout.Masks(8, 100, 50, 0.5, CPU);
+
+        Assert.Equal([8L, 100, 50], masks.shape);
+        Assert.True(masks.eq(0).logical_or(masks.eq(2)).all().item<bool>());
+        Assert.InRange(masks.eq(0).to(float32).mean().item<float>(), 0.47, 0.53);
+    }
+
+    [Fact]
+    public void EarlyLearningRegularization_TwoSamplesThreeClasses_UpdatesTheTargetsAndMatchesTheHandComputedTerm()
+    {
+        using var scope = NewDisposeScope();
+        // Targets of 3 examples; the batch holds examples 2 and 0. β = ½, λ = 2.
+        Tensor targets = tensor(new float[] { 0, 0, 0, 0, 1, 0, 1, 0, 0 }, 3, 3);
+        // Example 2: logits (0, 0, 0) → p = (⅓, ⅓, ⅓); t = ½(1, 0, 0) + ½p = (⅔, ⅙, ⅙); ⟨t, p⟩ = ⅓.
+        // Example 0: logits (ln 2, 0, 0) → p = (½, ¼, ¼); t = ½p = (¼, ⅛, ⅛); ⟨t, p⟩ = ⅛ + 1/32 + 1/32 = 3/16.
+        Tensor logits = tensor(new float[] { 0, 0, 0, (float)Math.Log(2), 0, 0 }, 2, 3);
+        Tensor indices = tensor(new long[] { 2, 0 });
+
+        double value = EarlyLearningRegularization.Term(logits, targets, indices, null, beta: 0.5, lambda: 2).item<float>();
+
+        Assert.Equal(2 * (Math.Log(2.0 / 3) + Math.Log(13.0 / 16)) / 2, value, 5);
+        float[] expected = [0.25f, 0.125f, 0.125f, 0, 1, 0, 2f / 3, 1f / 6, 1f / 6];
+        Assert.True(targets.allclose(tensor(expected, 3, 3), atol: 1e-6));
+    }
+
+    [Fact]
+    public void EarlyLearningRegularization_WithWeights_AveragesOverTheSelectedSamples_AndStillUpdatesEveryTarget()
+    {
+        using var scope = NewDisposeScope();
+        Tensor targets = tensor(new float[] { 0, 0, 0, 0, 1, 0, 1, 0, 0 }, 3, 3);
+        Tensor logits = tensor(new float[] { 0, 0, 0, (float)Math.Log(2), 0, 0 }, 2, 3, requires_grad: true);
+
+        Tensor term = EarlyLearningRegularization.Term(logits, targets, tensor(new long[] { 2, 0 }), tensor(new float[] { 1, 0 }), beta: 0.5, lambda: 2);
+        term.backward();
+
+        Assert.Equal(2 * Math.Log(2.0 / 3), term.item<float>(), 5);
+        Assert.Equal(0.25f, targets[0, 0].item<float>(), 6);
+        Assert.Equal(0f, logits.grad!.select(0, 1).abs().sum().item<float>());
+    }
+
+    [Fact]
     public void MethodComposer_AddsOnePartPerRegisteredSection()
     {
         var (train, test) = Builders.Blobs(train: 100, test: 20);
@@ -165,13 +244,18 @@ public class PartsTests
             Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 },
             CoTeaching = new CoTeachingSpec { Plus = true },
             Maestro = new MaestroSpec { GroupLasso = 1e-3 },
+            MultiSampleDropout = new MultiSampleDropoutSpec(),
+            Elr = new ElrSpec(),
         };
         using var state = new SessionState(new TrainingRequest(spec, train, test), StagePlan.From(spec), CPU);
 
         string[] names = MethodComposer.Compose(state).Select(p => p.Name).ToArray();
 
         Assert.Equal(
-            ["OrderedDropoutPass", "CoTeachingPlusSelector", "AllSamples", "CrossEntropyTerm", "SelfDistillationTerm", "GroupLassoTerm", "ProgressiveShrinking", "BestValidationSelection"],
+            [
+                "OrderedDropoutPass", "MultiSampleDropout", "CoTeachingPlusSelector", "AllSamples", "CrossEntropyTerm", "SelfDistillationTerm",
+                "GroupLassoTerm", "EarlyLearningRegularization", "ProgressiveShrinking", "BestValidationSelection",
+            ],
             names);
     }
 }

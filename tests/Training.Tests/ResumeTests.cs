@@ -23,6 +23,12 @@ public class ResumeTests
             NestedDropout = new NestedDropoutSpec { Sigma = 4, StageEpochs = 2 },
             CoTeaching = new CoTeachingSpec { GradualEpochs = 1 },
         },
+        ["msd-dense"] = Builders.Spec(epochs: 3) with { Model = new ModelSpec { Hidden = [24, 12], LowRank = false }, MultiSampleDropout = new MultiSampleDropoutSpec { Samples = 4 } },
+        ["msd-maestro"] = Builders.Spec(epochs: 3) with { MultiSampleDropout = new MultiSampleDropoutSpec { Samples = 3, Rate = 0.3 } },
+        ["coteaching-msd-low-rank"] = Noisy(Builders.Spec(epochs: 3)) with { CoTeaching = new CoTeachingSpec { GradualEpochs = 2 }, MultiSampleDropout = new MultiSampleDropoutSpec() },
+        ["elr-dense"] = Noisy(Builders.Spec(epochs: 3)) with { Model = new ModelSpec { Hidden = [24, 12], LowRank = false }, Elr = new ElrSpec() },
+        ["elr-maestro"] = Noisy(Builders.Spec(epochs: 3)) with { Elr = new ElrSpec { Lambda = 1, Beta = 0.9 } },
+        ["coteaching-elr"] = Noisy(Builders.Spec(epochs: 3)) with { CoTeaching = new CoTeachingSpec { GradualEpochs = 2 }, Elr = new ElrSpec() },
     };
 
     private static JobSpec Noisy(JobSpec spec) => spec with { Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.3 } };

@@ -58,6 +58,7 @@ internal static class ApiExtensions
                     + "Every call needs an API key in the `X-Api-Key` header (Authorize button).",
             });
             swagger.OperationFilter<Api.OpenApi.OpenApiConventionsFilter>();
+            swagger.SchemaFilter<Api.OpenApi.TypeDescriptionSchemaFilter>();
             swagger.AddSecurityDefinition(ApiKeyClaims.Scheme, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.ApiKey,

@@ -18,17 +18,19 @@ public sealed class Rules
     public Rules Range(string field, int value, int min, int max) =>
         value < min || value > max ? Add(field, $"must be between {min} and {max} (was {value}).") : this;
 
-    public Rules Range(string field, double value, double min, double max, bool minExclusive = false)
+    public Rules Range(string field, double value, double min, double max, bool minExclusive = false, bool maxExclusive = false)
     {
         if (double.IsNaN(value) || double.IsInfinity(value))
         {
             return Add(field, "must be a finite number.");
         }
         bool below = minExclusive ? value <= min : value < min;
-        if (below || value > max)
+        bool above = maxExclusive ? value >= max : value > max;
+        if (below || above)
         {
             string lower = minExclusive ? $"greater than {min}" : $"at least {min}";
-            return Add(field, $"must be {lower} and at most {max} (was {value}).");
+            string upper = maxExclusive ? $"less than {max}" : $"at most {max}";
+            return Add(field, $"must be {lower} and {upper} (was {value}).");
         }
         return this;
     }

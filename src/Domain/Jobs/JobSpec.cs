@@ -26,6 +26,12 @@ public sealed record JobSpec
     /// <summary>Co-teaching of two networks against noisy labels.</summary>
     public CoTeachingSpec? CoTeaching { get; init; }
 
+    /// <summary>Multi-sample dropout on the penultimate features during training (Inoue 2019).</summary>
+    public MultiSampleDropoutSpec? MultiSampleDropout { get; init; }
+
+    /// <summary>Early-learning regularisation against noisy labels (Liu et al. 2020).</summary>
+    public ElrSpec? Elr { get; init; }
+
     /// <summary>Synthetic label noise injected into the training labels (benchmarking); clean labels are kept for metrics.</summary>
     public NoiseSpec? Noise { get; init; }
 
@@ -164,6 +170,8 @@ public sealed record JobSpec
         }
         NestedDropout?.Validate(rules, "nestedDropout", Training?.Epochs);
         CoTeaching?.Validate(rules, "coTeaching", Noise, Training?.Epochs);
+        MultiSampleDropout?.Validate(rules, "multiSampleDropout");
+        Elr?.Validate(rules, "elr");
         Noise?.Validate(rules, "noise", classes);
         Sweep?.Validate(rules, "sweep");
         return rules.Errors;

@@ -12,9 +12,9 @@ namespace Training.Engine;
 
 /// <summary>
 /// The loop of one run of <see cref="TrainingEngine.Run"/>: it walks the job's <see cref="StagePlan"/> and, per step,
-/// runs the method's parts (<see cref="MethodComposer"/>): transforms and full passes, one selector, the loss terms,
-/// an optimiser step per learner; then the epoch hooks. Every per-epoch random draw comes from (seed, epoch), so a
-/// checkpoint holds only networks, optimisers, the epoch and the parts' own state. Nothing is read to the host
+/// runs the method's parts (<see cref="MethodComposer"/>): transforms and full passes (features, then the classifier),
+/// one selector, the loss terms, an optimiser step per learner; then the epoch hooks. Every per-epoch random draw
+/// comes from (seed, epoch), so a checkpoint holds only networks, optimisers, the epoch and the parts' own state. Nothing is read to the host
 /// inside a step (<see cref="HostSync"/>): metrics accumulate on the device and are read once per epoch.
 /// </summary>
 internal sealed class TrainingSession : IDisposable
@@ -161,8 +161,13 @@ internal sealed class TrainingSession : IDisposable
             {
                 transform.BeforeFullPass(learner, step);
             }
-            learner.Logits = learner.Net.call(step.X);
+            learner.Features = learner.Net.MaskedFeatures(step.X);
+            learner.Logits = learner.Net.Head(learner.Features);
             learner.PerSampleLoss = nn.functional.cross_entropy(learner.Logits, step.Y, reduction: nn.Reduction.None);
+            foreach (ForwardTransform transform in transforms)
+            {
+                transform.AfterFullPass(learner, step);
+            }
         }
         selector.Select(step);
         foreach (LearnerStep learner in step.Learners)
@@ -313,5 +318,13 @@ internal sealed class TrainingSession : IDisposable
     internal static int RankAt(double fraction, IFactorizedLayer layer) =>
         Math.Clamp((int)Math.Ceiling(fraction * layer.FullRank - 1e-9), 1, layer.ActiveRank);
 
-    public void Dispose() => _state.Dispose();
+    public void Dispose()
+    {
+        // Parts that hold device tensors (e.g. ELR's per-example targets) free them with the session.
+        foreach (IDisposable part in _parts.OfType<IDisposable>())
+        {
+            part.Dispose();
+        }
+        _state.Dispose();
+    }
 }

@@ -192,9 +192,22 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        Tensor x = feature_mask.call(Features(input));
-        return classifier.call(x).MoveToOuterDisposeScope();
+        return Head(MaskedFeatures(input)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Penultimate features after the feature mask (nested dropout's truncation): what the classifier sees.</summary>
+    public Tensor MaskedFeatures(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        return feature_mask.call(Features(input)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The classifier alone, on features of <see cref="MaskedFeatures"/> (any leading shape whose last dimension is
+    /// <see cref="FeatureCount"/>): <c>forward(x) = Head(MaskedFeatures(x))</c>. Lets a training step feed the same
+    /// classifier several altered copies of one feature batch (multi-sample dropout).
+    /// </summary>
+    public Tensor Head(Tensor features) => classifier.call(features);
 
     /// <summary>The classifier's weight (classes × features) and bias, for scoring every feature truncation at once.</summary>
     public (Tensor Weight, Tensor Bias) ClassifierWeights => (classifier.weight!, classifier.bias!);

@@ -13,6 +13,9 @@ internal sealed class LearnerStep(Learner learner)
 
     public ClassifierNetwork Net => Learner.Net;
 
+    /// <summary>Penultimate features of the full pass after the feature mask (<see cref="ClassifierNetwork.MaskedFeatures"/>), attached to the graph.</summary>
+    public Tensor Features { get; set; } = null!;
+
     /// <summary>Logits of the full pass (active ranks), attached to the graph.</summary>
     public Tensor Logits { get; set; } = null!;
 

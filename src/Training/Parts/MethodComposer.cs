@@ -21,6 +21,7 @@ internal static class MethodComposer
         // Forward transforms.
         new((s, _) => s.NestedDropout is not null, st => new NestedDropoutMask(st.Main[0].Net.FeatureCount, st.Spec.NestedDropout!.Sigma)),
         new((s, _) => s.Model.LowRank && s.EffectiveMaestro.OrderedDropout, st => new OrderedDropoutPass(st.Spec.EffectiveMaestro.Sampling)),
+        new((s, _) => s.MultiSampleDropout is not null, st => new MultiSampleDropout(st.Spec.MultiSampleDropout!)),
 
         // Sample selectors: the first one active in a stage acts.
         new((s, _) => s.CoTeaching is { Plus: false }, st => new CoTeachingSelector(st.Spec.CoTeaching!, st.Spec.Noise)),
@@ -32,6 +33,7 @@ internal static class MethodComposer
         new((s, _) => s.Model.LowRank && s.EffectiveMaestro is { OrderedDropout: true, SelfDistillation: true }, _ => new SelfDistillationTerm()),
         new((s, _) => s.Model.LowRank && s.EffectiveMaestro is { OrderedDropout: true, SelfDistillation: false }, _ => new SampledCrossEntropyTerm()),
         new((s, _) => s.Model.LowRank && s.EffectiveMaestro.GroupLasso > 0, st => new GroupLassoTerm(st.Spec.EffectiveMaestro.GroupLasso)),
+        new((s, _) => s.Elr is not null, st => new EarlyLearningRegularization(st.Spec.Elr!, st.Main.Count, st.TrainY.shape[0], st.Main[0].Net.Classes, st.Device)),
 
         // Epoch hooks, in this order: shrink, then choose K, then hand off a warm-up, then score for model selection.
         new((s, _) => s.Model.LowRank && s.EffectiveMaestro.Shrink, st => new ProgressiveShrinking(st.Spec.EffectiveMaestro.ShrinkThreshold)),

@@ -175,6 +175,8 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
         { """{"datasetId":"$DATASET","model":{"kind":"mlp","hidden":[8]},"training":{"epochs":-1}}""", "", "training.epochs" },
         { """{"datasetId":"00000000-0000-0000-0000-000000000001","model":{"kind":"mlp","hidden":[8]}}""", "", "datasetId" },
         { """{"datasetId":"$DATASET","coTeaching":{}}""", "", "coTeaching.forgetRate" },
+        { """{"datasetId":"$DATASET","multiSampleDropout":{"samples":0}}""", "", "multiSampleDropout.samples" },
+        { """{"datasetId":"$DATASET","elr":{"lambda":0}}""", "", "elr.lambda" },
         { "not json", "", "specJson" },
         { """{"datasetId":"$DATASET"}""", new string('k', 201), "idempotencyKey" },
     };
