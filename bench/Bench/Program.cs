@@ -11,6 +11,7 @@ using Training.Engine;
 //              --gradual TK --nested-epochs N --sigma 10 --lambda 0 --threads T --device auto|cpu|cuda
 //              --train-limit N (train on the first N training samples) --sampling layer-rank|uniform-fraction
 // Noisy methods: standard, coteaching, coteaching-plus, nested-coteaching, coteaching-msd, elr.
+// ./bench.sh subset --data DIR --fraction 0.3 [--partitions P] [--reselect N] [--noise sym:RATE|none] --epochs E --json OUT.json
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 BenchArgs options;
@@ -39,6 +40,7 @@ object result = options.Mode switch
 {
     "noisy" => Runs.Noisy(engine, options, train, test),
     "speed" => Speed.Run(engine, options, train, test),
+    "subset" => Runs.Subset(engine, options, train, test),
     _ => Runs.Maestro(engine, options, train, test),
 };
 if (options.Json is not null)
@@ -51,7 +53,7 @@ return 0;
 internal sealed record BenchArgs(
     string Mode, string Data, string Noise, int Epochs, string? Json, string Model, int Seed, int Batch, double LearningRate,
     int[] Hidden, string[] Methods, int? Gradual, int? NestedEpochs, double Sigma, double Lambda, int Threads, string Device, int? TrainLimit, string Sampling,
-    int? Warmup, string Schedule, string? Selection, int Rounds)
+    int? Warmup, string Schedule, string? Selection, int Rounds, double Fraction, int Partitions, int Reselect)
 {
     public const string Usage =
         "usage: bench.sh noisy|maestro --data DIR [--noise sym:RATE|pair:RATE] [--epochs N] [--json OUT.json] [--model mlp|cnn] [--seed S]\n" +
@@ -59,13 +61,15 @@ internal sealed record BenchArgs(
         "       (noisy --methods: standard, coteaching, coteaching-plus, nested-coteaching, coteaching-msd, elr)\n" +
         "       [--nested-epochs N] [--sigma 10] [--lambda 0] [--threads T] [--device auto|cpu|cuda] [--train-limit N]\n" +
         "       [--sampling layer-rank|uniform-fraction] [--warmup N] [--schedule none|step|cosine] [--selection last|best-validation]\n" +
-        "usage: bench.sh speed --data DIR [--epochs 3] [--rounds 4] [--train-limit N] [--threads T] [--json OUT.json]";
+        "usage: bench.sh speed --data DIR [--epochs 3] [--rounds 4] [--train-limit N] [--threads T] [--json OUT.json]\n" +
+        "usage: bench.sh subset --data DIR [--fraction 0.3] [--partitions 8] [--reselect 5] [--noise sym:RATE|pair:RATE|none] [--epochs N] [--json OUT.json]\n" +
+        "       (co-teaching with noise, standard training without; on the informative subset, a random subset of the same size, all data)";
 
     public static BenchArgs Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("noisy" or "maestro" or "speed"))
+        if (args.Length == 0 || args[0] is not ("noisy" or "maestro" or "speed" or "subset"))
         {
-            throw new ArgumentException("The first argument must be 'noisy', 'maestro' or 'speed'.");
+            throw new ArgumentException("The first argument must be 'noisy', 'maestro', 'speed' or 'subset'.");
         }
         var values = new Dictionary<string, string>();
         for (int i = 1; i < args.Length; i++)
@@ -80,7 +84,8 @@ internal sealed record BenchArgs(
         var parsed = new BenchArgs(
             args[0],
             Get("data", "") is { Length: > 0 } data ? data : throw new ArgumentException("--data is required."),
-            Get("noise", "sym:0.5"),
+            // subset trains without noise (standard training) unless --noise is given.
+            Get("noise", args[0] == "subset" ? "none" : "sym:0.5"),
             int.Parse(Get("epochs", "5"), CultureInfo.InvariantCulture),
             values.Remove("json", out string? json) ? json : null,
             Get("model", "mlp"),
@@ -100,7 +105,10 @@ internal sealed record BenchArgs(
             values.Remove("warmup", out string? w) ? int.Parse(w, CultureInfo.InvariantCulture) : null,
             Get("schedule", new TrainingSpec().Schedule),
             values.Remove("selection", out string? sel) ? sel : null,
-            int.Parse(Get("rounds", "4"), CultureInfo.InvariantCulture));
+            int.Parse(Get("rounds", "4"), CultureInfo.InvariantCulture),
+            double.Parse(Get("fraction", SubsetSpec.DefaultFraction.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+            int.Parse(Get("partitions", SubsetSpec.DefaultPartitions.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+            int.Parse(Get("reselect", SubsetSpec.DefaultReselectEvery.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
         if (values.Count > 0)
         {
             throw new ArgumentException($"Unknown option(s): {string.Join(", ", values.Keys.Select(k => "--" + k))}.");
@@ -109,7 +117,10 @@ internal sealed record BenchArgs(
         {
             throw new ArgumentException("--model must be mlp or cnn.");
         }
-        parsed.ParseNoise();
+        if (!(parsed.Mode == "subset" && parsed.Noise == "none"))
+        {
+            parsed.ParseNoise();
+        }
         return parsed;
     }
 

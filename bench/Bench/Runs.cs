@@ -126,6 +126,82 @@ internal static class Runs
         };
     }
 
+    /// <summary>
+    /// Issue 10's subset contract: the same recipe (co-teaching under --noise, standard training without) on the
+    /// informative subset (facility location, INGENIOUS), on a random subset of the same size (the part's
+    /// <c>random</c> mode: same warm start, same re-selection epochs) and on all data. <c>trainSeconds</c> is the sum of the
+    /// epochs' wall times (each includes its test evaluation) minus the selection; <c>selectionSeconds</c> is the time
+    /// spent choosing subsets (features, similarities, greedy), reported by the part per epoch.
+    /// </summary>
+    public static object Subset(TrainingEngine engine, BenchArgs options, LabeledData train, LabeledData test)
+    {
+        NoiseSpec? noise = options.Noise == "none" ? null : options.ParseNoise();
+        int gradual = options.Gradual ?? Math.Clamp(options.Epochs / 2, 1, 10);
+        string recipe = noise is null ? "standard" : $"co-teaching (T_k = {gradual})";
+        Console.WriteLine($"subset: {recipe}, noise {options.Noise}, fraction {options.Fraction}, partitions {options.Partitions}, reselect every {options.Reselect}, "
+            + $"{options.Epochs} epochs, model {options.Model} {string.Join("-", options.Hidden)}");
+        var results = new List<object>();
+        foreach (string method in new[] { "informative", "random", "all" })
+        {
+            JobSpec spec = BaseSpec(options, lowRank: false) with { Noise = noise };
+            if (noise is not null)
+            {
+                spec = spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual } };
+            }
+            if (method != "all")
+            {
+                spec = spec with
+                {
+                    Subset = new SubsetSpec
+                    {
+                        Fraction = options.Fraction,
+                        Partitions = options.Partitions,
+                        ReselectEvery = options.Reselect,
+                        Mode = method == "random" ? SubsetModes.Random : SubsetModes.Informative,
+                    },
+                };
+            }
+            if (options.Selection is not null)
+            {
+                spec = spec with { Training = spec.Training with { ModelSelection = options.Selection } };
+            }
+            var (reports, outcome, seconds) = Train(engine, spec, train, test, method);
+            double selectionSeconds = reports.Sum(r => r.Extra.GetValueOrDefault("selectionSeconds"));
+            double trainSeconds = reports.Sum(r => r.Seconds) - selectionSeconds;
+            results.Add(new
+            {
+                method,
+                recipe,
+                noise = options.Noise,
+                fraction = method == "all" ? 1 : options.Fraction,
+                subsetSize = reports[^1].Extra.GetValueOrDefault("subsetSize", train.Count),
+                partitions = reports[^1].Extra.GetValueOrDefault("subsetPartitions"),
+                reselectEvery = options.Reselect,
+                finalAccuracy = outcome.TestAccuracy,
+                lastEpochAccuracy = reports[^1].TestAccuracy,
+                bestAccuracy = reports.Max(r => r.TestAccuracy),
+                labelPrecision = reports[^1].LabelPrecision,
+                modelSelection = outcome.ModelSelection,
+                shippedEpoch = outcome.ShippedEpoch,
+                trainSeconds,
+                selectionSeconds,
+                selectionShare = selectionSeconds / Math.Max(trainSeconds, 1e-9),
+                seconds,
+                epochs = reports.Count,
+                testAccuracyPerEpoch = reports.Select(r => r.TestAccuracy).ToArray(),
+                selectionSecondsPerEpoch = reports.Select(r => r.Extra.GetValueOrDefault("selectionSeconds")).ToArray(),
+            });
+        }
+        Console.WriteLine();
+        Console.WriteLine("| method | recipe | samples/epoch | final acc (shipped epoch) | best acc | train s | selection s |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (dynamic r in results)
+        {
+            Console.WriteLine($"| {r.method} | {r.recipe} | {r.subsetSize:F0} | {r.finalAccuracy:F4} ({r.shippedEpoch}) | {r.bestAccuracy:F4} | {r.trainSeconds:F1} | {r.selectionSeconds:F2} |");
+        }
+        return new { results };
+    }
+
     internal static JobSpec BaseSpec(BenchArgs options, bool lowRank) => new()
     {
         DatasetId = Guid.NewGuid(),

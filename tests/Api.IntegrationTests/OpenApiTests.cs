@@ -72,6 +72,10 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
     [InlineData("MultiSampleDropoutSpec", "rate", 0.5, 0.0, 0.95, "exclusiveMaximum")]
     [InlineData("ElrSpec", "lambda", 3.0, 0.0, 100.0, "exclusiveMinimum")]
     [InlineData("ElrSpec", "beta", 0.7, 0.0, 1.0, "exclusiveMaximum")]
+    [InlineData("SubsetSpec", "fraction", 0.3, 0.0, 1.0, "exclusiveMinimum")]
+    [InlineData("SubsetSpec", "partitions", 8.0, 1.0, 4096.0, "")]
+    [InlineData("SubsetSpec", "reselectEvery", 5.0, 1.0, 1000.0, "")]
+    [InlineData("SubsetSpec", "warmStartEpochs", 1.0, 0.0, 1000.0, "")]
     public async Task SwaggerDocument_JobSpecMethodSections_ShowDefaultsBoundsAndDescriptions(
         string schema, string property, double @default, double minimum, double maximum, string exclusive)
     {
@@ -88,9 +92,15 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
             Assert.Equal(bound == exclusive, field.TryGetProperty(bound, out JsonElement flag) && flag.GetBoolean());
         }
         Assert.False(string.IsNullOrWhiteSpace(field.GetProperty("description").GetString()), field.GetRawText());
-        Assert.Contains(schema == "ElrSpec" ? "Liu et al. 2020" : "Inoue 2019", section.GetProperty("description").GetString());
+        var (citation, sectionName) = schema switch
+        {
+            "ElrSpec" => ("Liu et al. 2020", "elr"),
+            "SubsetSpec" => ("Renduchintala et al. 2023", "subset"),
+            _ => ("Inoue 2019", "multiSampleDropout"),
+        };
+        Assert.Contains(citation, section.GetProperty("description").GetString());
         JsonElement reference = document.GetProperty("components").GetProperty("schemas").GetProperty("JobSpec").GetProperty("properties")
-            .GetProperty(schema == "ElrSpec" ? "elr" : "multiSampleDropout");
+            .GetProperty(sectionName);
         Assert.Equal($"#/components/schemas/{schema}", reference.GetProperty("$ref").GetString());
     }
 

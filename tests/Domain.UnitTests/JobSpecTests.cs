@@ -375,6 +375,63 @@ public class JobSpecTests
         Assert.Contains("\"elr\":{\"lambda\":3,\"beta\":0.7}", json);
     }
 
+    [Theory]
+    [InlineData("fraction", 0, "greater than 0 and at most 1")]
+    [InlineData("fraction", 1.5, "greater than 0 and at most 1")]
+    [InlineData("partitions", 0, "must be between 1 and 4096")]
+    [InlineData("reselectEvery", 0, "must be between 1 and 1000")]
+    [InlineData("warmStartEpochs", -1, "must be between 0 and 1000")]
+    [InlineData("mode", 0, "must be one of: informative, random")]
+    public void Validate_SubsetOutOfRange_NamesTheField(string field, double value, string reason)
+    {
+        var section = field switch
+        {
+            "fraction" => new SubsetSpec { Fraction = value },
+            "partitions" => new SubsetSpec { Partitions = (int)value },
+            "reselectEvery" => new SubsetSpec { ReselectEvery = (int)value },
+            "warmStartEpochs" => new SubsetSpec { WarmStartEpochs = (int)value },
+            _ => new SubsetSpec { Mode = "craig" },
+        };
+        JobSpec spec = Valid() with { Subset = section };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal($"subset.{field}", error.Field);
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public void Validate_SubsetWarmStartCoveringEveryEpoch_NamesTheField()
+    {
+        JobSpec spec = Valid() with { Subset = new SubsetSpec { WarmStartEpochs = Valid().Training.Epochs } };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal("subset.warmStartEpochs", error.Field);
+        Assert.Contains("less than training.epochs", error.Message);
+    }
+
+    [Fact]
+    public void Normalized_EmptySubsetSection_WritesItsDefaults()
+    {
+        string valid = Valid().ToJson();
+        JobSpec spec = JobSpec.Parse(valid[..^1] + ""","subset":{}}""");
+
+        string json = spec.Normalized().ToJson();
+
+        Assert.Empty(spec.Validate(s_mnistShape, 10));
+        Assert.Contains("\"subset\":{\"fraction\":0.3,\"partitions\":8,\"reselectEvery\":5,\"warmStartEpochs\":1,\"mode\":\"informative\"}", json);
+    }
+
+    [Theory]
+    [InlineData(1000, 8, 8)]
+    [InlineData(60000, 8, 15)]
+    [InlineData(4096 * 8, 8, 8)]
+    public void SubsetEffectivePartitions_KeepsEveryPartitionWithinTheMemoryBound(long samples, int partitions, int expected)
+    {
+        Assert.Equal(expected, new SubsetSpec { Partitions = partitions }.EffectivePartitions(samples));
+    }
+
     [Fact]
     public void ElrForNoise_UsesTheAuthorsSettingPerNoiseKind()
     {

@@ -38,10 +38,10 @@ internal static class Builders
         }
     }
 
-    /// <summary>The metrics that must reproduce exactly (everything but wall time and RSS).</summary>
+    /// <summary>The metrics that must reproduce exactly (everything but wall time, selection time and RSS).</summary>
     public static string Metrics(EpochReport r) =>
         FormattableString.Invariant($"{r.Epoch}/{r.Epochs} {r.Stage} loss={r.TrainLoss:R} acc={r.TrainAccuracy:R} test={r.TestAccuracy:R} prec={r.LabelPrecision:R} ")
-        + string.Join(",", r.Extra.Where(e => e.Key != "rssBytes").OrderBy(e => e.Key).Select(e => FormattableString.Invariant($"{e.Key}={e.Value:R}")));
+        + string.Join(",", r.Extra.Where(e => e.Key is not ("rssBytes" or "selectionSeconds")).OrderBy(e => e.Key).Select(e => FormattableString.Invariant($"{e.Key}={e.Value:R}")));
 
     public static torch.Tensor Tensor(LabeledData data) => torch.tensor(data.Features, [data.Count, data.FeatureSize]);
 }

@@ -24,6 +24,8 @@ public class HostSyncTests
     [InlineData("nested")]
     [InlineData("coteaching-msd")]
     [InlineData("elr")]
+    [InlineData("subset")]
+    [InlineData("coteaching-subset")]
     public void Run_HostReadsPerEpoch_DoNotGrowWithTheNumberOfSteps(string method)
     {
         // Arrange: the same run with 4× the batches per epoch. A read inside the step loop would either throw
@@ -37,6 +39,13 @@ public class HostSyncTests
             "nested" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false }, NestedDropout = new NestedDropoutSpec { Sigma = 4 } },
             "coteaching-msd" => spec with { Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 }, CoTeaching = new CoTeachingSpec { GradualEpochs = 1 }, MultiSampleDropout = new MultiSampleDropoutSpec() },
             "elr" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false }, Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 }, Elr = new ElrSpec() },
+            "subset" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false }, Subset = new SubsetSpec { Fraction = 0.5, Partitions = 2, ReselectEvery = 1 } },
+            "coteaching-subset" => spec with
+            {
+                Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 },
+                CoTeaching = new CoTeachingSpec { GradualEpochs = 1 },
+                Subset = new SubsetSpec { Fraction = 0.5, ReselectEvery = 1 },
+            },
             _ => spec,
         };
 

@@ -246,6 +246,7 @@ public class PartsTests
             Maestro = new MaestroSpec { GroupLasso = 1e-3 },
             MultiSampleDropout = new MultiSampleDropoutSpec(),
             Elr = new ElrSpec(),
+            Subset = new SubsetSpec(),
         };
         using var state = new SessionState(new TrainingRequest(spec, train, test), StagePlan.From(spec), CPU);
 
@@ -254,7 +255,7 @@ public class PartsTests
         Assert.Equal(
             [
                 "OrderedDropoutPass", "MultiSampleDropout", "CoTeachingPlusSelector", "AllSamples", "CrossEntropyTerm", "SelfDistillationTerm",
-                "GroupLassoTerm", "EarlyLearningRegularization", "ProgressiveShrinking", "BestValidationSelection",
+                "GroupLassoTerm", "EarlyLearningRegularization", "InformativeSubset", "ProgressiveShrinking", "BestValidationSelection",
             ],
             names);
     }

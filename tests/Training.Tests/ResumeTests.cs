@@ -29,6 +29,17 @@ public class ResumeTests
         ["elr-dense"] = Noisy(Builders.Spec(epochs: 3)) with { Model = new ModelSpec { Hidden = [24, 12], LowRank = false }, Elr = new ElrSpec() },
         ["elr-maestro"] = Noisy(Builders.Spec(epochs: 3)) with { Elr = new ElrSpec { Lambda = 1, Beta = 0.9 } },
         ["coteaching-elr"] = Noisy(Builders.Spec(epochs: 3)) with { CoTeaching = new CoTeachingSpec { GradualEpochs = 2 }, Elr = new ElrSpec() },
+        ["subset-dense"] = Builders.Spec(epochs: 4) with
+        {
+            Model = new ModelSpec { Hidden = [24, 12], LowRank = false },
+            Subset = new SubsetSpec { Fraction = 0.3, Partitions = 3, ReselectEvery = 2 },
+        },
+        ["subset-random-maestro"] = Builders.Spec(epochs: 3) with { Subset = new SubsetSpec { Fraction = 0.5, ReselectEvery = 1, Mode = SubsetModes.Random } },
+        ["coteaching-subset-low-rank"] = Noisy(Builders.Spec(epochs: 4)) with
+        {
+            CoTeaching = new CoTeachingSpec { GradualEpochs = 2 },
+            Subset = new SubsetSpec { Fraction = 0.4, Partitions = 2, ReselectEvery = 2 },
+        },
     };
 
     private static JobSpec Noisy(JobSpec spec) => spec with { Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.3 } };

@@ -44,6 +44,14 @@ internal static class HostSync
         return host.data<double>().ToArray();
     }
 
+    /// <summary>All values as floats (half the memory of <see cref="Values"/>, e.g. for a similarity matrix).</summary>
+    public static float[] Floats(Tensor value)
+    {
+        Guard();
+        using Tensor host = value.detach().to(float32).cpu();
+        return host.data<float>().ToArray();
+    }
+
     /// <summary>All values as longs.</summary>
     public static long[] Longs(Tensor value)
     {

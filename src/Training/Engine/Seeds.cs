@@ -9,6 +9,7 @@ internal static class Seeds
     public const int Init = 1;
     public const int Epoch = 2;
     public const int Split = 3;
+    public const int Subset = 4;
 
     /// <summary>SplitMix64 over the inputs, folded to a non-negative int.</summary>
     public static int Derive(int seed, int purpose, int index = 0, int salt = 0)

@@ -15,7 +15,8 @@ namespace Training.Engine;
 /// runs the method's parts (<see cref="MethodComposer"/>): transforms and full passes (features, then the classifier),
 /// one selector, the loss terms, an optimiser step per learner; then the epoch hooks. Every per-epoch random draw
 /// comes from (seed, epoch), so a checkpoint holds only networks, optimisers, the epoch and the parts' own state. Nothing is read to the host
-/// inside a step (<see cref="HostSync"/>): metrics accumulate on the device and are read once per epoch.
+/// inside a step (<see cref="HostSync"/>): metrics accumulate on the device and are read once per epoch. A part may
+/// restrict an epoch to some samples (<see cref="TrainingPart.EpochSamples"/>); the epoch then shuffles and reports over those.
 /// </summary>
 internal sealed class TrainingSession : IDisposable
 {
@@ -110,9 +111,19 @@ internal sealed class TrainingSession : IDisposable
             part.OnEpochStart(epoch);
         }
 
-        long n = _state.TrainX.shape[0];
-        int batch = (int)Math.Min(_spec.Training.BatchSize, n);
-        using Tensor order = Shuffle(n, Seeds.Derive(seed, Seeds.Epoch, _epochsDone, 2));
+        // A part may restrict the epoch to some samples (informative-subset selection): the batches then hold only
+        // those, so a selector such as co-teaching's acts within them.
+        Tensor? samples = null;
+        foreach (TrainingPart part in active)
+        {
+            if (part.EpochSamples(epoch) is Tensor restricted)
+            {
+                samples = samples is null ? restricted : throw new InvalidOperationException($"Two parts restrict the samples of epoch {_epochsDone + 1}.");
+            }
+        }
+        long n = samples?.shape[0] ?? _state.TrainX.shape[0];
+        int batch = (int)Math.Max(1, Math.Min(_spec.Training.BatchSize, n));
+        using Tensor order = Shuffle(n, Seeds.Derive(seed, Seeds.Epoch, _epochsDone, 2), samples);
         using Tensor lossSum = zeros(1, dtype: float64, device: _device);
         using Tensor correct = zeros(1, dtype: float64, device: _device);
         using Tensor selected = zeros(1, dtype: float64, device: _device);
@@ -147,7 +158,7 @@ internal sealed class TrainingSession : IDisposable
         {
             part.OnEpochEnd(epoch);
         }
-        return Report(epoch, lr, clock, HostSync.Scalar(lossSum) / n, HostSync.Scalar(correct) / n,
+        return Report(epoch, lr, clock, HostSync.Scalar(lossSum) / Math.Max(1, n), HostSync.Scalar(correct) / Math.Max(1, n),
             HostSync.Scalar(selectedClean) / Math.Max(1, HostSync.Scalar(selected)));
     }
 
@@ -254,12 +265,20 @@ internal sealed class TrainingSession : IDisposable
         return LearningRateSchedule.At(_spec.Training, epochInStage, stage.Epochs);
     }
 
-    /// <summary>The epoch's batch order: a seeded permutation made once per epoch and moved to the device.</summary>
-    private Tensor Shuffle(long n, int seed)
+    /// <summary>
+    /// The epoch's batch order: a seeded permutation made once per epoch and moved to the device; of
+    /// <paramref name="samples"/> when a part restricts the epoch, else of the whole training split.
+    /// </summary>
+    private Tensor Shuffle(long n, int seed, Tensor? samples)
     {
         using var generator = new Generator((ulong)seed);
         using Tensor permutation = randperm(n, generator: generator);
-        return permutation.to(_device);
+        if (samples is null)
+        {
+            return permutation.to(_device);
+        }
+        using Tensor onDevice = permutation.to(samples.device);
+        return samples.index_select(0, onDevice);
     }
 
     // ---- outcome -----------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ namespace Training.Parts;
 
 /// <summary>
 /// Builds a job's training method from its spec: one registration line per part, in the order the loop runs
-/// them (transforms, then the first selector active in a stage, then loss terms summed, then epoch hooks).
+/// them (transforms, then the first selector active in a stage, then loss terms summed, then epoch hooks). A hook may
+/// also restrict an epoch to some samples (<see cref="TrainingPart.EpochSamples"/>), which the selectors then act within.
 /// Adding a method is one part class, its spec section and one line here.
 /// </summary>
 internal static class MethodComposer
@@ -35,7 +36,9 @@ internal static class MethodComposer
         new((s, _) => s.Model.LowRank && s.EffectiveMaestro.GroupLasso > 0, st => new GroupLassoTerm(st.Spec.EffectiveMaestro.GroupLasso)),
         new((s, _) => s.Elr is not null, st => new EarlyLearningRegularization(st.Spec.Elr!, st.Main.Count, st.TrainY.shape[0], st.Main[0].Net.Classes, st.Device)),
 
-        // Epoch hooks, in this order: shrink, then choose K, then hand off a warm-up, then score for model selection.
+        // Epoch hooks, in this order: choose the epoch's subset (at its start), shrink, then choose K, then hand off a
+        // warm-up, then score for model selection.
+        new((s, _) => s.Subset is not null, st => new InformativeSubset(st.Spec.Subset!, st.Spec.Training.Seed)),
         new((s, _) => s.Model.LowRank && s.EffectiveMaestro.Shrink, st => new ProgressiveShrinking(st.Spec.EffectiveMaestro.ShrinkThreshold)),
         new((s, _) => s.NestedDropout is not null, _ => new NestedKChoice()),
         new((_, p) => p.Stages.Any(x => x.Kind == StageKind.DenseWarmup), _ => new DenseWarmupHandOff()),

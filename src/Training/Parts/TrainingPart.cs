@@ -1,4 +1,5 @@
 using Domain.Jobs;
+using static TorchSharp.torch;
 
 namespace Training.Parts;
 
@@ -20,6 +21,15 @@ internal abstract class TrainingPart
     public virtual void OnEpochStart(EpochContext epoch)
     {
     }
+
+    /// <summary>
+    /// The samples of the training split this epoch iterates, as sorted int64 indices on the session's device, or null
+    /// for all of them (the default). Asked after every active part's <see cref="OnEpochStart"/>; the loop shuffles the
+    /// returned samples with the epoch's seed, so the batches hold only them and every selector, loss term and per-example
+    /// state sees them as a smaller training split. At most one active part may restrict an epoch. The part keeps
+    /// ownership of the tensor.
+    /// </summary>
+    public virtual Tensor? EpochSamples(EpochContext epoch) => null;
 
     /// <summary>Called after the epoch's last step, before the epoch is reported and checkpointed.</summary>
     public virtual void OnEpochEnd(EpochContext epoch)

@@ -177,6 +177,7 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
         { """{"datasetId":"$DATASET","coTeaching":{}}""", "", "coTeaching.forgetRate" },
         { """{"datasetId":"$DATASET","multiSampleDropout":{"samples":0}}""", "", "multiSampleDropout.samples" },
         { """{"datasetId":"$DATASET","elr":{"lambda":0}}""", "", "elr.lambda" },
+        { """{"datasetId":"$DATASET","training":{"epochs":3},"subset":{"partitions":0}}""", "", "subset.partitions" },
         { "not json", "", "specJson" },
         { """{"datasetId":"$DATASET"}""", new string('k', 201), "idempotencyKey" },
     };
