@@ -41,4 +41,18 @@ internal static class FactorizedLayerExtensions
 {
     public static int EffectiveRank(this IFactorizedLayer layer) =>
         Math.Clamp(layer.Truncation ?? layer.ActiveRank, 1, layer.ActiveRank);
+
+    /// <summary>Copies the leading components of <paramref name="source"/> (V rows, U columns) and its bias into <paramref name="target"/>.</summary>
+    public static void CopyLeading((Tensor V, Tensor U, Tensor Bias) target, (Tensor V, Tensor U, Tensor Bias)? source)
+    {
+        if (source is not { } s || s.V.shape[0] < target.V.shape[0] || s.Bias.shape[0] != target.Bias.shape[0])
+        {
+            throw new ArgumentException("The source layer has another kind or shape.", nameof(source));
+        }
+        using var noGrad = no_grad();
+        long rank = target.V.shape[0];
+        target.V.copy_(s.V.narrow(0, 0, rank));
+        target.U.copy_(s.U.narrow(1, 0, rank));
+        target.Bias.copy_(s.Bias);
+    }
 }

@@ -104,16 +104,6 @@ public sealed class LowRankConv2d : Module<Tensor, Tensor>, IFactorizedLayer
         return new LowRankConv2d(v.narrow(0, 0, rank), u.narrow(1, 0, rank), bias, FullRank, Padding) { OutputPixels = OutputPixels };
     }
 
-    public void CopyComponentsFrom(IFactorizedLayer source)
-    {
-        if (source is not LowRankConv2d other || other.v.shape[0] < v.shape[0] || other.bias.shape[0] != bias.shape[0])
-        {
-            throw new ArgumentException("The source layer has another kind or shape.", nameof(source));
-        }
-        using var noGrad = no_grad();
-        long rank = v.shape[0];
-        v.copy_(other.v.narrow(0, 0, rank));
-        u.copy_(other.u.narrow(1, 0, rank));
-        bias.copy_(other.bias);
-    }
+    public void CopyComponentsFrom(IFactorizedLayer source) =>
+        FactorizedLayerExtensions.CopyLeading((v, u, bias), source is LowRankConv2d other ? (other.v, other.u, other.bias) : null);
 }

@@ -95,16 +95,6 @@ public sealed class LowRankLinear : Module<Tensor, Tensor>, IFactorizedLayer
         return new LowRankLinear(v.narrow(0, 0, rank), u.narrow(1, 0, rank), bias, FullRank);
     }
 
-    public void CopyComponentsFrom(IFactorizedLayer source)
-    {
-        if (source is not LowRankLinear other || other.v.shape[0] < v.shape[0] || other.bias.shape[0] != bias.shape[0])
-        {
-            throw new ArgumentException("The source layer has another kind or shape.", nameof(source));
-        }
-        using var noGrad = no_grad();
-        long rank = v.shape[0];
-        v.copy_(other.v.narrow(0, 0, rank));
-        u.copy_(other.u.narrow(1, 0, rank));
-        bias.copy_(other.bias);
-    }
+    public void CopyComponentsFrom(IFactorizedLayer source) =>
+        FactorizedLayerExtensions.CopyLeading((v, u, bias), source is LowRankLinear other ? (other.v, other.u, other.bias) : null);
 }
