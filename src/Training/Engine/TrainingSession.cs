@@ -287,7 +287,9 @@ internal sealed class TrainingSession : IDisposable
     {
         ClassifierNetwork shipped = _state.Main[0].Net;
         BestValidationSelection? selection = _parts.OfType<BestValidationSelection>().FirstOrDefault();
-        int shippedEpoch = _plan.Stages.Last(s => s.Kind != StageKind.DenseBaseline) is var last ? last.FirstEpoch + last.Epochs : _plan.TotalEpochs;
+        // Without selection the last epoch of the shipping stage (the dense baseline, if any, trains after it).
+        PlannedStage shipping = _plan.Stages.Last(s => s.Kind != StageKind.DenseBaseline);
+        int shippedEpoch = shipping.FirstEpoch + shipping.Epochs;
         double? validationAccuracy = null;
         if (selection is not null && selection.Restore(shipped))
         {
