@@ -140,6 +140,32 @@ public class PartsTests
         Assert.Equal(best, observer.Reports[^1].Extra["selectedEpoch"]);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BestValidationSelection_CoTeaching_ShipsOneOfTheTwoNetworksOfTheSelectedEpoch(bool lowRank)
+    {
+        // Arrange: either peer may score best on the validation split; the shipped model is that network at that epoch.
+        var (train, test) = Builders.Blobs(train: 600, test: 200, spread: 0.2);
+        JobSpec spec = Builders.Spec(epochs: 4) with
+        {
+            Model = new ModelSpec { Hidden = [32, 16], LowRank = lowRank },
+            Noise = new NoiseSpec { Kind = NoiseKinds.Pair, Rate = 0.4 },
+            CoTeaching = new CoTeachingSpec { GradualEpochs = 2 },
+        };
+        var observer = new Builders.RecordingObserver();
+
+        // Act
+        TrainingOutcome outcome = Builders.Engine().Run(new TrainingRequest(spec, train, test), observer, null, CancellationToken.None);
+
+        // Assert
+        EpochReport shipped = observer.Reports[outcome.ShippedEpoch - 1];
+        double[] candidates = [shipped.TestAccuracy, shipped.Extra["testAccuracy2"]];
+        Assert.Contains(candidates, c => Math.Abs(c - outcome.TestAccuracy) < 1e-12);
+        double[] validation = [shipped.Extra["validationAccuracy"], shipped.Extra["validationAccuracy2"]];
+        Assert.Equal(validation.Max(), outcome.ValidationAccuracy!.Value, 12);
+    }
+
     [Fact]
     public void DenseWarmup_StartsTheOrderedModelOnTheWarmedUpNetworksSvd()
     {
