@@ -30,6 +30,7 @@ public sealed class WeightCompander : Module<Tensor, Tensor>
     // Keeps the inverse finite for initial weights at or beyond the bound (normal initialisation has tails).
     private const double EdgeMargin = 1e-4;
 
+    // Shape [1], not 0-dim, so the state-dict round trip (checkpoints, best-validation snapshots) keeps them.
     private readonly Parameter log_bound;
     private readonly Parameter log_gain;
 
@@ -42,17 +43,17 @@ public sealed class WeightCompander : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>a, the bound of the effective weights (a scalar tensor, attached to the graph).</summary>
+    /// <summary>a, the bound of the effective weights (shape [1], attached to the graph).</summary>
     public Tensor Bound => log_bound.exp();
 
-    /// <summary>b, the slope of f at zero (a scalar tensor, attached to the graph).</summary>
+    /// <summary>b, the slope of f at zero (shape [1], attached to the graph).</summary>
     public Tensor Gain => log_gain.exp();
 
     /// <summary>A compander with fixed a and b (tests, hand-computed cases).</summary>
     public static WeightCompander Create(double bound, double gain, bool learnable)
     {
         using var scope = NewDisposeScope();
-        return new WeightCompander(tensor(Math.Log(bound)), tensor(Math.Log(gain)), learnable);
+        return new WeightCompander(tensor(new[] { (float)Math.Log(bound) }), tensor(new[] { (float)Math.Log(gain) }), learnable);
     }
 
     /// <summary>A compander for <paramref name="weight"/>: a = <paramref name="boundFactor"/> · rms(weight), b = <paramref name="gain"/> (no host read).</summary>
@@ -61,8 +62,8 @@ public sealed class WeightCompander : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         Tensor rms = weight.detach().square().mean().sqrt().clamp_min(1e-12);
-        Tensor logBound = (rms * boundFactor).log().to(weight.dtype);
-        return new WeightCompander(logBound, full([], Math.Log(gain), dtype: weight.dtype, device: weight.device), learnable);
+        Tensor logBound = (rms * boundFactor).log().reshape(1).to(weight.dtype);
+        return new WeightCompander(logBound, full([1], Math.Log(gain), dtype: weight.dtype, device: weight.device), learnable);
     }
 
     /// <summary>The effective weight f(θ) of raw values <paramref name="raw"/>.</summary>
