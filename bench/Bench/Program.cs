@@ -10,7 +10,7 @@ using Training.Engine;
 // Extra knobs: --batch 128 --lr 1e-3 --hidden 512,256 --methods standard,coteaching,nested-coteaching
 //              --gradual TK --nested-epochs N --sigma 10 --lambda 0 --threads T --device auto|cpu|cuda
 //              --train-limit N (train on the first N training samples) --sampling layer-rank|uniform-fraction
-// Noisy methods: standard, coteaching, coteaching-plus, nested-coteaching, coteaching-msd, elr.
+// Noisy methods: standard, coteaching, coteaching-plus, nested-coteaching, coteaching-msd, coteaching-compander, elr.
 // ./bench.sh subset --data DIR --fraction 0.3 [--partitions P] [--reselect N] [--noise sym:RATE|none] --epochs E --json OUT.json
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -58,7 +58,7 @@ internal sealed record BenchArgs(
     public const string Usage =
         "usage: bench.sh noisy|maestro --data DIR [--noise sym:RATE|pair:RATE] [--epochs N] [--json OUT.json] [--model mlp|cnn] [--seed S]\n" +
         "       [--batch 128] [--lr 1e-3] [--hidden 512,256] [--methods standard,coteaching,nested-coteaching] [--gradual TK]\n" +
-        "       (noisy --methods: standard, coteaching, coteaching-plus, nested-coteaching, coteaching-msd, elr)\n" +
+        "       (noisy --methods: standard, coteaching, coteaching-plus, nested-coteaching, coteaching-msd, coteaching-compander, elr)\n" +
         "       [--nested-epochs N] [--sigma 10] [--lambda 0] [--threads T] [--device auto|cpu|cuda] [--train-limit N]\n" +
         "       [--sampling layer-rank|uniform-fraction] [--warmup N] [--schedule none|step|cosine] [--selection last|best-validation]\n" +
         "usage: bench.sh speed --data DIR [--epochs 3] [--rounds 4] [--train-limit N] [--threads T] [--json OUT.json]\n" +

@@ -27,6 +27,8 @@ internal static class Runs
                 "coteaching-msd" => spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual }, MultiSampleDropout = new MultiSampleDropoutSpec() },
                 // Standard training + ELR at the authors' setting for the noise kind (β 0.9, λ 1 for pair; 0.7, 3 for symmetric).
                 "elr" => spec with { Elr = ElrSpec.ForNoise(noise.Kind) },
+                // Co-teaching with the weight compander (unverified form w = a·tanh(b·θ/a), defaults) on both networks.
+                "coteaching-compander" => spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual }, Compander = new CompanderSpec() },
                 // Co-teaching with ELR on each network's selected samples.
                 "coteaching-elr" => spec with { CoTeaching = new CoTeachingSpec { GradualEpochs = gradual }, Elr = ElrSpec.ForNoise(noise.Kind) },
                 // Nested dropout, then co-teaching with multi-sample dropout (Chen et al. 2021's recipe + Inoue 2019).

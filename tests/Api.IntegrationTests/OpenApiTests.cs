@@ -72,6 +72,8 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
     [InlineData("MultiSampleDropoutSpec", "rate", 0.5, 0.0, 0.95, "exclusiveMaximum")]
     [InlineData("ElrSpec", "lambda", 3.0, 0.0, 100.0, "exclusiveMinimum")]
     [InlineData("ElrSpec", "beta", 0.7, 0.0, 1.0, "exclusiveMaximum")]
+    [InlineData("CompanderSpec", "bound", 3.0, 2.0, 100.0, "")]
+    [InlineData("CompanderSpec", "gain", 2.0, 1.0, 10.0, "exclusiveMinimum")]
     [InlineData("SubsetSpec", "fraction", 0.3, 0.0, 1.0, "exclusiveMinimum")]
     [InlineData("SubsetSpec", "partitions", 8.0, 1.0, 4096.0, "")]
     [InlineData("SubsetSpec", "reselectEvery", 5.0, 1.0, 1000.0, "")]

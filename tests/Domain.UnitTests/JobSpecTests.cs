@@ -362,6 +362,34 @@ public class JobSpecTests
         Assert.Contains(reason, error.Message);
     }
 
+    [Theory]
+    [InlineData("bound", 1.5, "at least 2 and at most 100")]
+    [InlineData("bound", 101, "at least 2 and at most 100")]
+    [InlineData("gain", 1, "greater than 1 and at most 10")]
+    [InlineData("gain", double.NaN, "finite")]
+    public void Validate_CompanderOutOfRange_NamesTheField(string field, double value, string reason)
+    {
+        var section = field == "bound" ? new CompanderSpec { Bound = value } : new CompanderSpec { Gain = value };
+        JobSpec spec = Valid() with { Compander = section };
+
+        ValidationError error = Assert.Single(spec.Validate(s_mnistShape, 10));
+
+        Assert.Equal($"compander.{field}", error.Field);
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public void Normalized_EmptyCompanderSection_WritesItsDefaults()
+    {
+        string valid = Valid().ToJson();
+        JobSpec spec = JobSpec.Parse(valid[..^1] + ""","compander":{}}""");
+
+        string json = spec.Normalized().ToJson();
+
+        Assert.Empty(spec.Validate(s_mnistShape, 10));
+        Assert.Contains("\"compander\":{\"bound\":3,\"gain\":2,\"learnable\":true}", json);
+    }
+
     [Fact]
     public void Normalized_EmptyMultiSampleDropoutAndElrSections_WriteTheirDefaults()
     {

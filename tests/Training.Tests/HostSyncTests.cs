@@ -24,6 +24,7 @@ public class HostSyncTests
     [InlineData("nested")]
     [InlineData("coteaching-msd")]
     [InlineData("elr")]
+    [InlineData("coteaching-compander")]
     [InlineData("subset")]
     [InlineData("coteaching-subset")]
     public void Run_HostReadsPerEpoch_DoNotGrowWithTheNumberOfSteps(string method)
@@ -38,6 +39,7 @@ public class HostSyncTests
             "coteaching-plus" => spec with { Noise = new NoiseSpec { Kind = NoiseKinds.Pair, Rate = 0.2 }, CoTeaching = new CoTeachingSpec { Plus = true, PlusStartEpoch = 0, GradualEpochs = 1 } },
             "nested" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false }, NestedDropout = new NestedDropoutSpec { Sigma = 4 } },
             "coteaching-msd" => spec with { Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 }, CoTeaching = new CoTeachingSpec { GradualEpochs = 1 }, MultiSampleDropout = new MultiSampleDropoutSpec() },
+            "coteaching-compander" => spec with { Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 }, CoTeaching = new CoTeachingSpec { GradualEpochs = 1 }, Compander = new CompanderSpec() },
             "elr" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false }, Noise = new NoiseSpec { Kind = NoiseKinds.Symmetric, Rate = 0.2 }, Elr = new ElrSpec() },
             "subset" => spec with { Model = new ModelSpec { Hidden = [32, 16], LowRank = false }, Subset = new SubsetSpec { Fraction = 0.5, Partitions = 2, ReselectEvery = 1 } },
             "coteaching-subset" => spec with

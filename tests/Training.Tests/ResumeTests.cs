@@ -28,6 +28,14 @@ public class ResumeTests
         ["coteaching-msd-low-rank"] = Noisy(Builders.Spec(epochs: 3)) with { CoTeaching = new CoTeachingSpec { GradualEpochs = 2 }, MultiSampleDropout = new MultiSampleDropoutSpec() },
         ["elr-dense"] = Noisy(Builders.Spec(epochs: 3)) with { Model = new ModelSpec { Hidden = [24, 12], LowRank = false }, Elr = new ElrSpec() },
         ["elr-maestro"] = Noisy(Builders.Spec(epochs: 3)) with { Elr = new ElrSpec { Lambda = 1, Beta = 0.9 } },
+        ["compander-dense"] = Builders.Spec(epochs: 3) with { Model = new ModelSpec { Hidden = [24, 12], LowRank = false }, Compander = new CompanderSpec() },
+        ["coteaching-compander-low-rank"] = Noisy(Builders.Spec(epochs: 3)) with { CoTeaching = new CoTeachingSpec { GradualEpochs = 2 }, Compander = new CompanderSpec { Gain = 3 } },
+        ["coteaching-compander-dense-fixed"] = Noisy(Builders.Spec(epochs: 3)) with
+        {
+            Model = new ModelSpec { Hidden = [24, 12], LowRank = false },
+            CoTeaching = new CoTeachingSpec { GradualEpochs = 2 },
+            Compander = new CompanderSpec { Learnable = false },
+        },
         ["coteaching-elr"] = Noisy(Builders.Spec(epochs: 3)) with { CoTeaching = new CoTeachingSpec { GradualEpochs = 2 }, Elr = new ElrSpec() },
         ["subset-dense"] = Builders.Spec(epochs: 4) with
         {

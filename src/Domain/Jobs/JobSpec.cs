@@ -32,6 +32,9 @@ public sealed record JobSpec
     /// <summary>Early-learning regularisation against noisy labels (Liu et al. 2020).</summary>
     public ElrSpec? Elr { get; init; }
 
+    /// <summary>Weight compander on the body's weights (unverified form after Cakaj, Mehnert, Yang 2023).</summary>
+    public CompanderSpec? Compander { get; init; }
+
     /// <summary>Training on an informative subset chosen by facility location over the model's features (INGENIOUS, Renduchintala et al. 2023).</summary>
     public SubsetSpec? Subset { get; init; }
 
@@ -175,6 +178,7 @@ public sealed record JobSpec
         CoTeaching?.Validate(rules, "coTeaching", Noise, Training?.Epochs);
         MultiSampleDropout?.Validate(rules, "multiSampleDropout");
         Elr?.Validate(rules, "elr");
+        Compander?.Validate(rules, "compander");
         Subset?.Validate(rules, "subset", Training?.Epochs);
         Noise?.Validate(rules, "noise", classes);
         Sweep?.Validate(rules, "sweep");

@@ -116,7 +116,8 @@ internal sealed class SessionState : IDisposable
     private Learner NewLearner(ModelSpec model, LabeledData data, int seed, int index)
     {
         torch.manual_seed(seed);
-        ClassifierNetwork net = ClassifierNetwork.Create(model, data.SampleShape, data.Classes);
+        // The weight compander reparameterises the main networks only; the dense warm-up and baseline stay plain.
+        ClassifierNetwork net = ClassifierNetwork.Create(model, data.SampleShape, data.Classes, index >= 0 ? Spec.Compander : null);
         net.to(Device);
         TrainingSpec t = Spec.Training;
         optim.Optimizer optimizer = t.Optimizer == Domain.Jobs.Optimizers.Sgd

@@ -14,17 +14,36 @@ public sealed record LayerShape(bool Convolution, int In, int Out, int KernelSiz
 /// or dense for the baseline), each followed by ReLU (and max-pooling after convolutions), then a dense
 /// classifier on the penultimate features. The classifier stays dense, as is usual for factorised networks:
 /// its rank is bounded by the number of classes, and nested dropout acts on its input.
+/// <para>
+/// With a weight compander (<see cref="CompanderSpec"/>), every body weight tensor (a dense layer's weight, a
+/// factorised layer's V and U) is stored raw and read through its own <see cref="WeightCompander"/>; the classifier is
+/// not companded (nested dropout and multi-sample dropout read its weights directly). <see cref="Shrunk"/> bakes the
+/// effective weights into a plain network, which is what is evaluated after training, written and exported.
+/// </para>
 /// </summary>
 public sealed class ClassifierNetwork : Module<Tensor, Tensor>
 {
     private readonly ModuleList<Module<Tensor, Tensor>> body;
+    private readonly ModuleList<WeightCompander> compander;
     private readonly FeatureMask feature_mask;
     private readonly Linear classifier;
 
-    private ClassifierNetwork(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IEnumerable<Module<Tensor, Tensor>> modules, Linear head)
+    // Index of each body layer's first compander (factorised layers have two: V, then U).
+    private readonly int[] _companderOffsets;
+
+    private ClassifierNetwork(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IEnumerable<Module<Tensor, Tensor>> modules, Linear head,
+        IEnumerable<WeightCompander>? companders = null)
         : base(nameof(ClassifierNetwork))
     {
         body = new ModuleList<Module<Tensor, Tensor>>(modules.ToArray());
+        // Empty without a compander, so plain networks keep their state-dict keys.
+        compander = new ModuleList<WeightCompander>(companders?.ToArray() ?? []);
+        _companderOffsets = new int[body.Count];
+        for (int i = 0, k = 0; i < body.Count; i++)
+        {
+            _companderOffsets[i] = k;
+            k += body[i] is IFactorizedLayer ? 2 : 1;
+        }
         feature_mask = new FeatureMask((int)head.in_features);
         classifier = head;
         InputShape = inputShape;
@@ -52,12 +71,21 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
 
     public bool IsLowRank => body.Count > 0 && body[0] is IFactorizedLayer;
 
-    /// <summary>Builds the network a job asks for. <paramref name="sampleShape"/> is the dataset's per-sample shape.</summary>
-    public static ClassifierNetwork Create(ModelSpec model, IReadOnlyList<int> sampleShape, int classes)
+    /// <summary>The weight companders of the body's weight tensors in layer order (V before U); empty for a plain network.</summary>
+    public IReadOnlyList<WeightCompander> Companders => compander.ToList();
+
+    public bool IsCompanded => compander.Count > 0;
+
+    /// <summary>
+    /// Builds the network a job asks for. <paramref name="sampleShape"/> is the dataset's per-sample shape. With
+    /// <paramref name="compander"/>, every body weight tensor gets a <see cref="WeightCompander"/> fitted to its initial
+    /// values and is stored raw (f⁻¹), so the companded network starts with the plain one's effective weights.
+    /// </summary>
+    public static ClassifierNetwork Create(ModelSpec model, IReadOnlyList<int> sampleShape, int classes, CompanderSpec? compander = null)
     {
         IReadOnlyList<int> inputShape = InputShapeFor(model.Kind, sampleShape);
         IReadOnlyList<LayerShape> layers = Architecture(model, inputShape);
-        return Build(inputShape, layers, model.LowRank ? layers.Select(_ => model.MaxRank).ToArray() : null, classes);
+        return Build(inputShape, layers, model.LowRank ? layers.Select(_ => model.MaxRank).ToArray() : null, classes, compander);
     }
 
     /// <summary>Rebuilds a network of a known layout (weights uninitialised in meaning; load a state dict next).</summary>
@@ -65,7 +93,8 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
         Build(inputShape, layers, ranks?.Select(r => (int?)r).ToArray(), classes);
 
     /// <summary>The one layer factory: factorised layers capped at <paramref name="maxRanks"/> (null entries: full rank), or dense when null.</summary>
-    private static ClassifierNetwork Build(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IReadOnlyList<int?>? maxRanks, int classes)
+    private static ClassifierNetwork Build(IReadOnlyList<int> inputShape, IReadOnlyList<LayerShape> layers, IReadOnlyList<int?>? maxRanks, int classes,
+        CompanderSpec? compander = null)
     {
         var modules = new List<Module<Tensor, Tensor>>();
         for (int i = 0; i < layers.Count; i++)
@@ -79,9 +108,113 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
                 _ => nn.Linear(layer.In, layer.Out),
             });
         }
-        var network = new ClassifierNetwork(inputShape, layers, modules, nn.Linear(layers[^1].Out, classes));
+        Linear head = nn.Linear(layers[^1].Out, classes);
+        var network = new ClassifierNetwork(inputShape, layers, modules, head, compander is null ? null : FitCompanders(modules, compander));
         network.SetOutputPixels();
+        if (compander is not null)
+        {
+            network.StoreRaw();
+        }
         return network;
+    }
+
+    /// <summary>One compander per body weight tensor (V, then U, for factorised layers), fitted to the tensor's current values.</summary>
+    private static List<WeightCompander> FitCompanders(IEnumerable<Module<Tensor, Tensor>> modules, CompanderSpec spec)
+    {
+        WeightCompander Fit(Tensor weight) => WeightCompander.ForWeight(weight, spec.Bound, spec.Gain, spec.Learnable);
+        var companders = new List<WeightCompander>();
+        foreach (Module<Tensor, Tensor> module in modules)
+        {
+            switch (module)
+            {
+                case IFactorizedLayer factorized:
+                    companders.Add(Fit(factorized.ComponentsIn));
+                    companders.Add(Fit(factorized.ComponentsOut));
+                    break;
+                case Linear linear:
+                    companders.Add(Fit(linear.weight!));
+                    break;
+                case DenseConv2d conv:
+                    companders.Add(Fit(conv.Weight));
+                    break;
+                default:
+                    throw new InvalidOperationException($"No weight compander for {module.GetType().Name}.");
+            }
+        }
+        return companders;
+    }
+
+    /// <summary>Turns the stored body weights into raw values (f⁻¹ of each compander), keeping the effective weights.</summary>
+    private void StoreRaw()
+    {
+        using var noGrad = no_grad();
+        for (int i = 0; i < body.Count; i++)
+        {
+            int k = _companderOffsets[i];
+            switch (body[i])
+            {
+                case LowRankLinear linear:
+                    linear.StoreRaw(compander[k], compander[k + 1]);
+                    break;
+                case LowRankConv2d conv:
+                    conv.StoreRaw(compander[k], compander[k + 1]);
+                    break;
+                case Linear linear:
+                    using (Tensor raw = compander[k].Expand(linear.weight!))
+                    {
+                        linear.weight!.copy_(raw);
+                    }
+                    break;
+                case DenseConv2d conv:
+                    using (Tensor raw = compander[k].Expand(conv.Weight))
+                    {
+                        conv.Weight.copy_(raw);
+                    }
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Body layer <paramref name="i"/> on <paramref name="x"/>, its weights read through their companders.</summary>
+    private Tensor CompandedLayer(int i, Tensor x)
+    {
+        int k = _companderOffsets[i];
+        return body[i] switch
+        {
+            LowRankLinear linear => linear.Forward(x, compander[k], compander[k + 1]),
+            LowRankConv2d conv => conv.Forward(x, compander[k], compander[k + 1]),
+            Linear linear => nn.functional.linear(x, compander[k].call(linear.weight!), linear.bias),
+            DenseConv2d conv => conv.Forward(x, compander[k].call(conv.Weight)),
+            _ => throw new InvalidOperationException($"No weight compander for {body[i].GetType().Name}."),
+        };
+    }
+
+    /// <summary>A plain copy of body layer <paramref name="i"/> holding its effective weights (active components only).</summary>
+    private Module<Tensor, Tensor> BakedLayer(int i)
+    {
+        using var noGrad = no_grad();
+        int k = _companderOffsets[i];
+        switch (body[i])
+        {
+            case LowRankLinear linear:
+                return linear.Baked(compander[k], compander[k + 1]);
+            case LowRankConv2d conv:
+                return conv.Baked(compander[k], compander[k + 1]);
+            case Linear linear:
+                var copy = CloneLinear(linear);
+                using (Tensor effective = compander[k].call(linear.weight!))
+                {
+                    copy.weight!.copy_(effective);
+                }
+                return copy;
+            case DenseConv2d conv:
+                using (Tensor effective = compander[k].call(conv.Weight))
+                {
+                    return conv.WithKernel(effective);
+                }
+            default:
+                throw new InvalidOperationException($"No weight compander for {body[i].GetType().Name}.");
+        }
     }
 
     /// <summary>
@@ -107,6 +240,11 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
         }
         classifier.weight!.copy_(dense.classifier.weight!);
         classifier.bias!.copy_(dense.classifier.bias!);
+        if (IsCompanded)
+        {
+            // The SVD factors are the effective weights to start from; store their raw values.
+            StoreRaw();
+        }
     }
 
     /// <summary>
@@ -132,11 +270,17 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
         return network;
     }
 
-    /// <summary>A copy with every factorised layer's components beyond its active rank physically removed (dense layers are copied).</summary>
+    /// <summary>
+    /// A copy with every factorised layer's components beyond its active rank physically removed (dense layers are
+    /// copied). A companded network's copy is plain: it holds the effective weights f(θ) and no companders, so it
+    /// computes the same outputs as an ordinary network (what the model file and the ONNX export contain).
+    /// </summary>
     public ClassifierNetwork Shrunk()
     {
         using var noGrad = no_grad();
-        var modules = body.Select(m => m is IFactorizedLayer f ? (Module<Tensor, Tensor>)f.Slice(f.ActiveRank) : CloneModule(m)).ToList();
+        var modules = IsCompanded
+            ? Enumerable.Range(0, body.Count).Select(BakedLayer).ToList()
+            : body.Select(m => m is IFactorizedLayer f ? (Module<Tensor, Tensor>)f.Slice(f.ActiveRank) : CloneModule(m)).ToList();
         var network = new ClassifierNetwork(InputShape, Layers, modules, CloneLinear(classifier)) { FeatureTruncation = FeatureTruncation };
         network.SetOutputPixels();
         return network;
@@ -219,7 +363,7 @@ public sealed class ClassifierNetwork : Module<Tensor, Tensor>
         Tensor x = input.reshape([input.shape[0], .. InputShape.Select(d => (long)d)]);
         for (int i = 0; i < body.Count; i++)
         {
-            x = nn.functional.relu(body[i].call(x));
+            x = nn.functional.relu(IsCompanded ? CompandedLayer(i, x) : body[i].call(x));
             if (Layers[i].Convolution)
             {
                 x = nn.functional.max_pool2d(x, 2);

@@ -46,11 +46,21 @@ public sealed class DenseConv2d : Module<Tensor, Tensor>
         return new DenseConv2d(weight, bias);
     }
 
-    public override Tensor forward(Tensor input)
+    /// <summary>A copy whose kernel is <paramref name="kernel"/> (e.g. a weight compander's effective kernel), same bias.</summary>
+    internal DenseConv2d WithKernel(Tensor kernel)
+    {
+        using var noGrad = no_grad();
+        return new DenseConv2d(kernel, bias);
+    }
+
+    public override Tensor forward(Tensor input) => Forward(input, weight);
+
+    /// <summary>The forward pass with <paramref name="kernel"/> in place of the stored weight (a weight compander's effective kernel).</summary>
+    internal Tensor Forward(Tensor input, Tensor kernel)
     {
         using var scope = NewDisposeScope();
         var (columns, height, width) = Im2Col.Unfold(input, KernelSize, 0);
-        Tensor output = weight.flatten(1).matmul(columns) + bias.view(1, -1, 1);
+        Tensor output = kernel.flatten(1).matmul(columns) + bias.view(1, -1, 1);
         return Im2Col.Fold(output, height, width).MoveToOuterDisposeScope();
     }
 }

@@ -81,15 +81,36 @@ public sealed class LowRankConv2d : Module<Tensor, Tensor>, IFactorizedLayer
         return new LowRankConv2d(vWeight, uWeight, b, rank, padding);
     }
 
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Forward(input, null, null);
+
+    /// <summary>Replaces the stored V and U by their raw values under the companders (f⁻¹), so the layer's effective weights are unchanged.</summary>
+    internal void StoreRaw(WeightCompander onV, WeightCompander onU)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        v.copy_(onV.Expand(v));
+        u.copy_(onU.Expand(u));
+    }
+
+    /// <summary>A plain layer holding the effective V and U (active components only), for shipping a companded network.</summary>
+    internal LowRankConv2d Baked(WeightCompander onV, WeightCompander onU)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return new LowRankConv2d(onV.call(v.narrow(0, 0, ActiveRank)), onU.call(u.narrow(1, 0, ActiveRank)), bias, FullRank, Padding) { OutputPixels = OutputPixels };
+    }
+
+    /// <summary>The forward pass with V and U read through weight companders (null: as stored).</summary>
+    internal Tensor Forward(Tensor input, WeightCompander? onV, WeightCompander? onU)
     {
         int rank = this.EffectiveRank();
         using var scope = NewDisposeScope();
         // V as a k×k convolution to r channels, then U as a 1×1 convolution, both as matrix products over
         // im2col columns (see Im2Col for why libtorch's conv2d is avoided).
         var (columns, height, width) = Im2Col.Unfold(input, KernelSize, Padding);
-        Tensor hidden = v.narrow(0, 0, rank).flatten(1).matmul(columns);
-        Tensor output = u.narrow(1, 0, rank).flatten(1).matmul(hidden) + bias.view(1, -1, 1);
+        Tensor vr = v.narrow(0, 0, rank), ur = u.narrow(1, 0, rank);
+        Tensor hidden = (onV is null ? vr : onV.call(vr)).flatten(1).matmul(columns);
+        Tensor output = (onU is null ? ur : onU.call(ur)).flatten(1).matmul(hidden) + bias.view(1, -1, 1);
         return Im2Col.Fold(output, height, width).MoveToOuterDisposeScope();
     }
 

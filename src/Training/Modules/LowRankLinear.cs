@@ -76,12 +76,33 @@ public sealed class LowRankLinear : Module<Tensor, Tensor>, IFactorizedLayer
     /// <summary>A layer from explicit factors V (r × in), U (out × r) and bias (out).</summary>
     public static LowRankLinear FromFactors(Tensor v, Tensor u, Tensor bias) => new(v, u, bias, (int)v.shape[0]);
 
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Forward(input, null, null);
+
+    /// <summary>The forward pass with V and U read through weight companders (null: as stored).</summary>
+    internal Tensor Forward(Tensor input, WeightCompander? onV, WeightCompander? onU)
     {
         int rank = this.EffectiveRank();
         using var scope = NewDisposeScope();
-        Tensor hidden = nn.functional.linear(input, v.narrow(0, 0, rank));
-        return nn.functional.linear(hidden, u.narrow(1, 0, rank), bias).MoveToOuterDisposeScope();
+        Tensor vr = v.narrow(0, 0, rank), ur = u.narrow(1, 0, rank);
+        Tensor hidden = nn.functional.linear(input, onV is null ? vr : onV.call(vr));
+        return nn.functional.linear(hidden, onU is null ? ur : onU.call(ur), bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Replaces the stored V and U by their raw values under the companders (f⁻¹), so the layer's effective weights are unchanged.</summary>
+    internal void StoreRaw(WeightCompander onV, WeightCompander onU)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        v.copy_(onV.Expand(v));
+        u.copy_(onU.Expand(u));
+    }
+
+    /// <summary>A plain layer holding the effective V and U (active components only), for shipping a companded network.</summary>
+    internal LowRankLinear Baked(WeightCompander onV, WeightCompander onU)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return new LowRankLinear(onV.call(v.narrow(0, 0, ActiveRank)), onU.call(u.narrow(1, 0, ActiveRank)), bias, FullRank);
     }
 
     public long ParameterCount(int rank) => (long)rank * (InFeatures + OutFeatures) + OutFeatures;

@@ -23,6 +23,7 @@ internal static class MethodComposer
         new((s, _) => s.NestedDropout is not null, st => new NestedDropoutMask(st.Main[0].Net.FeatureCount, st.Spec.NestedDropout!.Sigma)),
         new((s, _) => s.Model.LowRank && s.EffectiveMaestro.OrderedDropout, st => new OrderedDropoutPass(st.Spec.EffectiveMaestro.Sampling)),
         new((s, _) => s.MultiSampleDropout is not null, st => new MultiSampleDropout(st.Spec.MultiSampleDropout!)),
+        new((s, _) => s.Compander is not null, st => new WeightCompanding(st)),
 
         // Sample selectors: the first one active in a stage acts.
         new((s, _) => s.CoTeaching is { Plus: false }, st => new CoTeachingSelector(st.Spec.CoTeaching!, st.Spec.Noise)),
