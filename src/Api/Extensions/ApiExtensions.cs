@@ -66,6 +66,13 @@ internal static class ApiExtensions
             swagger.DocumentFilter<Api.OpenApi.TagDescriptionsDocumentFilter>();
             swagger.OperationFilter<Api.OpenApi.OpenApiConventionsFilter>();
             swagger.SchemaFilter<Api.OpenApi.TypeDescriptionSchemaFilter>();
+            swagger.SchemaFilter<Api.OpenApi.ClosedSetsFilter>();
+            swagger.SchemaFilter<Api.OpenApi.ResponseRequiredSchemaFilter>();
+            swagger.SchemaFilter<Api.OpenApi.ProblemDetailsSchemaFilter>();
+            // Nullable annotations decide `nullable`: a non-nullable string or list is never null on the wire.
+            swagger.SupportNonNullableReferenceTypes();
+            swagger.OperationFilter<Api.OpenApi.ClosedSetsFilter>();
+            swagger.OperationFilter<Api.OpenApi.ParameterDescriptionsFilter>();
             swagger.AddSecurityDefinition(ApiKeyClaims.Scheme, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.ApiKey,

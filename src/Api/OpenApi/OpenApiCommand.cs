@@ -22,8 +22,7 @@ internal static class OpenApiCommand
     public static async Task<int> RunAsync(WebApplication app, string[] args)
     {
         await app.StartAsync();
-        OpenApiDocument document = app.Services.GetRequiredService<ISwaggerProvider>().GetSwagger("v1");
-        string json = await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_0);
+        string json = await DocumentJsonAsync(app.Services);
         await app.StopAsync();
         if (args.Length > 0)
         {
@@ -35,6 +34,10 @@ internal static class OpenApiCommand
         }
         return 0;
     }
+
+    /// <summary>The document as <c>/swagger/v1/swagger.json</c> serves it (OpenAPI 3.0), from a started application.</summary>
+    public static Task<string> DocumentJsonAsync(IServiceProvider services) =>
+        services.GetRequiredService<ISwaggerProvider>().GetSwagger("v1").SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_0);
 
     private sealed class NoServer : IServer
     {

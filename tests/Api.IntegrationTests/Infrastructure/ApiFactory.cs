@@ -127,9 +127,8 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         {
             return [];
         }
-        using HttpClient client = CreateClient();
-        var validator = new ResponseSchemaValidator(await client.GetFromJsonAsync<System.Text.Json.Nodes.JsonNode>("/swagger/v1/swagger.json")
-            ?? throw new InvalidOperationException("swagger.json is empty"));
+        // From the provider rather than over HTTP: some hosts revoke or replace the key the clients send.
+        var validator = new ResponseSchemaValidator(System.Text.Json.Nodes.JsonNode.Parse(await Api.OpenApi.OpenApiCommand.DocumentJsonAsync(Services))!);
         return Responses.Responses.SelectMany(validator.Validate).Distinct().ToList();
     }
 
