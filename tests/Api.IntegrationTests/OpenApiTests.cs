@@ -234,6 +234,19 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
     }
 
     [Fact]
+    public async Task SwaggerDocument_DatasetUpload_DeclaresItsFormFields()
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement form = document.GetProperty("paths").GetProperty("/api/v1/datasets").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("multipart/form-data").GetProperty("schema");
+        JsonElement properties = form.GetProperty("properties");
+        Assert.Equal(DatasetFormats.All.Order(), properties.GetProperty("format").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!).Order());
+        Assert.Equal(200, properties.GetProperty("name").GetProperty("maxLength").GetInt32());
+        Assert.All(new[] { "images", "labels", "archive", "data" }, f => Assert.Equal("binary", properties.GetProperty(f).GetProperty("format").GetString()));
+    }
+
+    [Fact]
     public async Task SwaggerDocument_Info_HasServersAndLicence()
     {
         JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");

@@ -73,6 +73,7 @@ internal static class ApiExtensions
             swagger.SupportNonNullableReferenceTypes();
             swagger.OperationFilter<Api.OpenApi.ClosedSetsFilter>();
             swagger.OperationFilter<Api.OpenApi.ParameterDescriptionsFilter>();
+            swagger.OperationFilter<Api.OpenApi.DatasetUploadFormFilter>();
             swagger.AddSecurityDefinition(ApiKeyClaims.Scheme, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.ApiKey,
