@@ -177,6 +177,20 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
         Assert.Equal(value, bound.GetDouble());
     }
 
+    [Theory]
+    [InlineData("ModelSpec", "hidden", 1, 16384)]
+    [InlineData("ModelSpec", "channels", 1, 1024)]
+    [InlineData("SweepSpec", "rankFractions", 0, 1)]
+    public async Task SwaggerDocument_SpecListItems_CarryTheirBounds(string schema, string property, double minimum, double maximum)
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement items = document.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties")
+            .GetProperty(property).GetProperty("items");
+        Assert.Equal(minimum, items.GetProperty("minimum").GetDouble());
+        Assert.Equal(maximum, items.GetProperty("maximum").GetDouble());
+    }
+
     [Fact]
     public async Task SwaggerDocument_PagingParameters_CarryTheirBounds()
     {

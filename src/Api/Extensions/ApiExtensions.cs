@@ -67,6 +67,7 @@ internal static class ApiExtensions
             swagger.OperationFilter<Api.OpenApi.OpenApiConventionsFilter>();
             swagger.SchemaFilter<Api.OpenApi.TypeDescriptionSchemaFilter>();
             swagger.SchemaFilter<Api.OpenApi.ClosedSetsFilter>();
+            swagger.SchemaFilter<Api.OpenApi.ItemBoundsSchemaFilter>();
             swagger.SchemaFilter<Api.OpenApi.ResponseRequiredSchemaFilter>();
             swagger.SchemaFilter<Api.OpenApi.ProblemDetailsSchemaFilter>();
             // Nullable annotations decide `nullable`: a non-nullable string or list is never null on the wire.
