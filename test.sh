@@ -5,7 +5,9 @@
 # missing) and removed afterwards. With CI=true a PostgreSQL that cannot be started fails the run.
 # docker-compose.yml is validated with Debian's Compose 1.29 (`docker-compose config`, installed from apt if
 # missing) and counts as one more check.
-# Ends with one line: "N passed, N failed, N skipped" summed over all test projects and the compose check.
+# The OpenAPI document (`Api openapi`) is linted with Redocly CLI 2.77.0's `recommended` rules (installed with npm into
+# ~/.cache/tas-redocly) and must have no error and no warning; that is one more check.
+# Ends with one line: "N passed, N failed, N skipped" summed over all test projects, the compose and the OpenAPI checks.
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -85,6 +87,37 @@ esac
 
 log=$(mktemp)
 dotnet build Service.sln -c Release -nologo -clp:ErrorsOnly -m:1 || { echo "0 passed, 1 failed"; exit 1; }
+
+# Returns 2 when Redocly cannot be installed, 1 when the document has a problem.
+redocly_version=2.77.0
+check_openapi() {
+  local cache="${REDOCLY_CACHE:-$HOME/.cache/tas-redocly}" doc report
+  command -v npm >/dev/null 2>&1 || return 2
+  if ! grep -qs "\"version\": \"$redocly_version\"" "$cache/node_modules/@redocly/cli/package.json"; then
+    npm install --prefix "$cache" --no-audit --no-fund --silent "@redocly/cli@$redocly_version" >/dev/null 2>&1 || return 2
+  fi
+  doc=$(mktemp -d)
+  Storage__DataDirectory="$doc/data" dotnet run --project src/Api -c Release --no-build --no-launch-profile -- openapi "$doc/swagger.json" \
+    >"$doc/openapi.log" 2>&1 || { cat "$doc/openapi.log" >&2; rm -rf "$doc"; return 1; }
+  "$cache/node_modules/.bin/redocly" lint --extends recommended --format json "$doc/swagger.json" >"$doc/lint.json" 2>/dev/null
+  report=$(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    for (const p of r.problems) console.log(`${p.severity} ${p.ruleId}: ${p.message} (${(p.location[0] || {}).pointer || ""})`);
+    console.log(`${r.totals.errors} errors, ${r.totals.warnings} warnings`);
+    process.exit(r.totals.errors + r.totals.warnings === 0 ? 0 : 1);' "$doc/lint.json")
+  local status=$?
+  echo "$report" | tail -n 20
+  rm -rf "$doc"
+  return $status
+}
+openapi_passed=0; openapi_failed=0; openapi_skipped=0
+check_openapi; openapi_status=$?
+case $openapi_status in
+  0) openapi_passed=1; echo "Redocly lint (recommended): swagger.json is clean" ;;
+  2) if [ "${CI:-}" = "true" ]; then openapi_failed=1; echo "Redocly CLI could not be installed; with CI=true that is a failure." >&2
+     else openapi_skipped=1; echo "WARNING: npm or Redocly CLI not available; OpenAPI lint skipped." >&2; fi ;;
+  *) openapi_failed=1; echo "Redocly lint (recommended) found problems in swagger.json" >&2 ;;
+esac
 # One project at a time: trainings saturate the cores, and timings in the tests stay meaningful.
 dotnet test Service.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -102,6 +135,7 @@ rm -f "$log"
 if [ "$passed" -eq 0 ] || [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=$((failed + 1))   # nothing ran, or a test host crashed without a summary line
 fi
-passed=$((passed + compose_passed)); failed=$((failed + compose_failed)); skipped=$((skipped + compose_skipped))
+passed=$((passed + compose_passed + openapi_passed)); failed=$((failed + compose_failed + openapi_failed))
+skipped=$((skipped + compose_skipped + openapi_skipped))
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

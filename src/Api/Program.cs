@@ -1,16 +1,22 @@
 using Api.Auth;
 using Api.Extensions;
+using Api.OpenApi;
 using Infrastructure;
 using Worker;
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 builder.AddInfrastructure();
 builder.AddApi();
-bool command = args.Length > 0 && args[0] is "migrate" or "create-key";
+bool command = args.Length > 0 && args[0] is "migrate" or "create-key" or OpenApiCommand.Name;
 if (builder.RunsWorkerInProcess() && !command)
 {
     // Embedded default: one process serves the API and trains (in-memory queue, SQLite file).
     builder.AddWorker();
+}
+
+if (args.Length > 0 && args[0] == OpenApiCommand.Name)
+{
+    OpenApiCommand.Configure(builder);
 }
 
 WebApplication app = builder.Build();
@@ -24,6 +30,12 @@ if (args.Length > 0 && args[0] == "create-key")
 {
     // Operators: `Api create-key --tenant NAME [--name KEYNAME] [--admin]` prints a new key once.
     return await KeyCommand.RunAsync(app.Services, args[1..]);
+}
+if (args.Length > 0 && args[0] == OpenApiCommand.Name)
+{
+    // CI: `Api openapi FILE` writes swagger.json without serving it (test.sh lints it with Redocly).
+    app.MapApi();
+    return await OpenApiCommand.RunAsync(app, args[1..]);
 }
 if (app.Services.ShouldMigrateOnStartup())
 {

@@ -1,3 +1,6 @@
+using Domain.Datasets;
+using Domain.Jobs;
+
 namespace Api.IntegrationTests;
 
 public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
@@ -128,6 +131,154 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
         }
         Assert.Contains(before, list.GetProperty("description").GetString());
         Assert.True(list.GetProperty("responses").TryGetProperty("400", out _));
+    }
+
+    [Theory]
+    [InlineData("JobStatus", "Queued", "Running", "Succeeded", "Failed", "Cancelled")]
+    [InlineData("RunStatus", "Running", "Succeeded", "Failed", "Cancelled")]
+    public async Task SwaggerDocument_StatusEnums_AreTheStringsTheApiSends(string schema, params string[] values)
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement status = document.GetProperty("components").GetProperty("schemas").GetProperty(schema);
+        Assert.Equal("string", status.GetProperty("type").GetString());
+        Assert.Equal(values.Order(), status.GetProperty("enum").EnumerateArray().Select(v => v.GetString()!).Order());
+    }
+
+    public static TheoryData<string, string, string[]> ClosedSets => new()
+    {
+        { "ModelSpec", "kind", ModelKinds.All },
+        { "TrainingSpec", "optimizer", Optimizers.All },
+        { "TrainingSpec", "schedule", Schedules.All },
+        { "TrainingSpec", "modelSelection", ModelSelections.All },
+        { "MaestroSpec", "sampling", MaestroSampling.All },
+        { "NoiseSpec", "kind", NoiseKinds.All },
+        { "DatasetResponse", "format", DatasetFormats.All },
+        { "RunResponse", "modelSelection", ModelSelections.All },
+        { "LatencyResponse", "source", ["measured", "estimated"] },
+        { "WorkerResponse", "status", ["busy", "idle"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(ClosedSets))]
+    public async Task SwaggerDocument_ClosedStringSets_AreEnumsOfTheDomainValues(string schema, string property, string[] values)
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement field = document.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties").GetProperty(property);
+        Assert.Equal(values.Order(), field.GetProperty("enum").EnumerateArray().Select(v => v.GetString()!).Order());
+    }
+
+    [Theory]
+    [InlineData("TrainingSpec", "epochs", "minimum", 1)]
+    [InlineData("TrainingSpec", "epochs", "maximum", 1000)]
+    [InlineData("TrainingSpec", "learningRate", "maximum", 10)]
+    [InlineData("ModelSpec", "hidden", "maxItems", 8)]
+    [InlineData("ModelSpec", "hidden", "minItems", 1)]
+    [InlineData("SweepSpec", "rankFractions", "maxItems", 64)]
+    [InlineData("NoiseSpec", "rate", "maximum", 0.95)]
+    [InlineData("CreateTenantRequest", "name", "maxLength", 64)]
+    [InlineData("CreateApiKeyRequest", "name", "maxLength", 100)]
+    [InlineData("PostLatenciesRequest", "measurements", "maxItems", 1024)]
+    public async Task SwaggerDocument_ValidationBounds_AreInTheSchemas(string schema, string property, string keyword, double value)
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement field = document.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties").GetProperty(property);
+        Assert.True(field.TryGetProperty(keyword, out JsonElement bound), field.GetRawText());
+        Assert.Equal(value, bound.GetDouble());
+    }
+
+    [Theory]
+    [InlineData("ModelSpec", "hidden", 1, 16384)]
+    [InlineData("ModelSpec", "channels", 1, 1024)]
+    [InlineData("SweepSpec", "rankFractions", 0, 1)]
+    public async Task SwaggerDocument_SpecListItems_CarryTheirBounds(string schema, string property, double minimum, double maximum)
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement items = document.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties")
+            .GetProperty(property).GetProperty("items");
+        Assert.Equal(minimum, items.GetProperty("minimum").GetDouble());
+        Assert.Equal(maximum, items.GetProperty("maximum").GetDouble());
+    }
+
+    [Fact]
+    public async Task SwaggerDocument_PagingParameters_CarryTheirBounds()
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement limit = document.GetProperty("paths").GetProperty("/api/v1/jobs").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == "limit").GetProperty("schema");
+        Assert.Equal(1, limit.GetProperty("minimum").GetDouble());
+        Assert.Equal(500, limit.GetProperty("maximum").GetDouble());
+    }
+
+    [Fact]
+    public async Task SwaggerDocument_EveryPropertyParameterAndTag_IsDescribed()
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement schemas = document.GetProperty("components").GetProperty("schemas");
+        var missing = new List<string>();
+        foreach (JsonProperty schema in schemas.EnumerateObject())
+        {
+            foreach (JsonProperty property in schema.Value.TryGetProperty("properties", out JsonElement properties) ? properties.EnumerateObject() : [])
+            {
+                // OpenAPI 3.0 ignores a $ref's siblings: such a property is described by the schema it references.
+                JsonElement described = property.Value.TryGetProperty("$ref", out JsonElement reference)
+                    ? schemas.GetProperty(reference.GetString()!["#/components/schemas/".Length..])
+                    : property.Value;
+                if (!described.TryGetProperty("description", out JsonElement text) || string.IsNullOrWhiteSpace(text.GetString()))
+                {
+                    missing.Add($"{schema.Name}.{property.Name}");
+                }
+            }
+        }
+        foreach (JsonProperty path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (JsonProperty operation in path.Value.EnumerateObject())
+            {
+                foreach (JsonElement parameter in operation.Value.TryGetProperty("parameters", out JsonElement parameters) ? parameters.EnumerateArray() : [])
+                {
+                    if (!parameter.TryGetProperty("description", out JsonElement text) || string.IsNullOrWhiteSpace(text.GetString()))
+                    {
+                        missing.Add($"{operation.Name.ToUpperInvariant()} {path.Name} parameter {parameter.GetProperty("name").GetString()}");
+                    }
+                }
+            }
+        }
+        foreach (JsonElement tag in document.GetProperty("tags").EnumerateArray())
+        {
+            if (!tag.TryGetProperty("description", out _))
+            {
+                missing.Add($"tag {tag.GetProperty("name").GetString()}");
+            }
+        }
+
+        Assert.True(missing.Count == 0, $"{missing.Count} without a description:\n" + string.Join('\n', missing));
+    }
+
+    [Fact]
+    public async Task SwaggerDocument_DatasetUpload_DeclaresItsFormFields()
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        JsonElement form = document.GetProperty("paths").GetProperty("/api/v1/datasets").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("multipart/form-data").GetProperty("schema");
+        JsonElement properties = form.GetProperty("properties");
+        Assert.Equal(DatasetFormats.All.Order(), properties.GetProperty("format").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!).Order());
+        Assert.Equal(200, properties.GetProperty("name").GetProperty("maxLength").GetInt32());
+        Assert.All(new[] { "images", "labels", "archive", "data" }, f => Assert.Equal("binary", properties.GetProperty(f).GetProperty("format").GetString()));
+    }
+
+    [Fact]
+    public async Task SwaggerDocument_Info_HasServersAndLicence()
+    {
+        JsonElement document = await api.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        Assert.NotEmpty(document.GetProperty("servers").EnumerateArray());
+        Assert.False(string.IsNullOrWhiteSpace(document.GetProperty("info").GetProperty("license").GetProperty("name").GetString()));
     }
 
     [Fact]

@@ -1,9 +1,20 @@
+using System.ComponentModel.DataAnnotations;
 using System.ComponentModel;
 using Microsoft.Extensions.Options;
 
 namespace Api.Datasets;
 
 /// <summary>Dataset as returned by the API.</summary>
+/// <param name="Id">The dataset's id.</param>
+/// <param name="Name">The name given at upload (or of the first upload of the same content).</param>
+/// <param name="Format">The upload format: <c>idx</c>, <c>csv</c> or <c>zip</c> (an image folder); all are stored as IDX.</param>
+/// <param name="Samples">Training samples.</param>
+/// <param name="TestSamples">Test samples: the uploaded test split, else the share held out of the training samples.</param>
+/// <param name="Classes">Number of classes (labels 0..classes−1).</param>
+/// <param name="Shape">Shape of one sample, e.g. [28, 28], [3, 32, 32] or [features] for CSV.</param>
+/// <param name="ContentHash">sha256 (hex) over the decoded files in a fixed order; uploads with the same hash are deduplicated per tenant.</param>
+/// <param name="SizeBytes">Bytes stored for the dataset's files.</param>
+/// <param name="CreatedAt">When it was uploaded (UTC).</param>
 /// <param name="ClassCounts">Training samples per class (index = class).</param>
 /// <param name="TestClassCounts">Test samples per class of an uploaded test split; empty when none was uploaded.</param>
 public sealed record DatasetResponse(
@@ -14,6 +25,11 @@ public sealed record DatasetResponse(
         new(d.Id, d.Name, d.Format, d.Samples, d.TestSamples, d.Classes, d.Shape, d.ContentHash, d.SizeBytes, d.CreatedAt, d.ClassCounts, d.TestClassCounts);
 }
 
+/// <summary>One page of a list, newest first.</summary>
+/// <param name="Items">The items of this page.</param>
+/// <param name="Total">Items matching the filters, on all pages.</param>
+/// <param name="Offset">Items skipped before this page.</param>
+/// <param name="Limit">Most items a page holds (1..500).</param>
 public sealed record Page<T>(IReadOnlyList<T> Items, int Total, int Offset, int Limit);
 
 public static class DatasetsApi
@@ -114,7 +130,7 @@ public static class DatasetsApi
     }
 
     public static async Task<Ok<Page<DatasetResponse>>> ListAsync(
-        AppDbContext db, CancellationToken cancellationToken, int offset = 0, int limit = 50,
+        AppDbContext db, CancellationToken cancellationToken, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
         [Description(TimeWindow.AfterDescription)] DateTimeOffset? createdAfter = null,
         [Description(TimeWindow.BeforeDescription)] DateTimeOffset? createdBefore = null)
     {

@@ -39,11 +39,9 @@ internal static class ApiExtensions
         services.Configure<ApiOptions>(builder.Configuration.GetSection(ApiOptions.SectionName));
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
-        services.ConfigureHttpJsonOptions(json =>
-        {
-            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
-            json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-        });
+        services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
+        // Swashbuckle describes types with MVC's JSON options; the same settings keep enums strings in the document too.
+        services.Configure<Microsoft.AspNetCore.Mvc.JsonOptions>(json => ConfigureJson(json.JsonSerializerOptions));
         services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxUploadBytes);
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes);
         builder.AddApiKeys();
@@ -56,9 +54,27 @@ internal static class ApiExtensions
                 Version = "v1",
                 Description = "Upload datasets, train one low-rank network that can be cut to many sizes, read its rank-accuracy curve. "
                     + "Every call needs an API key in the `X-Api-Key` header (Authorize button).",
+                // The repository grants no licence; say so rather than leave it to guesswork.
+                License = new OpenApiLicense { Name = "Proprietary: no licence is granted", Url = new Uri("https://choosealicense.com/no-permission/") },
             });
+            // Relative to the host that serves this document (the embedded default: http://localhost:5000).
+            swagger.AddServer(new OpenApiServer { Url = "/", Description = "The host serving this document" });
+            foreach (string xml in new[] { "Api.xml", "Domain.xml" }.Select(f => Path.Combine(AppContext.BaseDirectory, f)).Where(File.Exists))
+            {
+                swagger.IncludeXmlComments(xml);
+            }
+            swagger.DocumentFilter<Api.OpenApi.TagDescriptionsDocumentFilter>();
             swagger.OperationFilter<Api.OpenApi.OpenApiConventionsFilter>();
             swagger.SchemaFilter<Api.OpenApi.TypeDescriptionSchemaFilter>();
+            swagger.SchemaFilter<Api.OpenApi.ClosedSetsFilter>();
+            swagger.SchemaFilter<Api.OpenApi.ItemBoundsSchemaFilter>();
+            swagger.SchemaFilter<Api.OpenApi.ResponseRequiredSchemaFilter>();
+            swagger.SchemaFilter<Api.OpenApi.ProblemDetailsSchemaFilter>();
+            // Nullable annotations decide `nullable`: a non-nullable string or list is never null on the wire.
+            swagger.SupportNonNullableReferenceTypes();
+            swagger.OperationFilter<Api.OpenApi.ClosedSetsFilter>();
+            swagger.OperationFilter<Api.OpenApi.ParameterDescriptionsFilter>();
+            swagger.OperationFilter<Api.OpenApi.DatasetUploadFormFilter>();
             swagger.AddSecurityDefinition(ApiKeyClaims.Scheme, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.ApiKey,
@@ -85,6 +101,12 @@ internal static class ApiExtensions
         // grpc.health.v1.Health: the overall service ("") is serving when the readiness checks pass.
         services.AddGrpcHealthChecks(o => o.Services.Map("", r => r.Tags.Contains(HealthChecks.ReadyTag)));
         return builder;
+    }
+
+    private static void ConfigureJson(System.Text.Json.JsonSerializerOptions json)
+    {
+        json.Converters.Add(new JsonStringEnumConverter());
+        json.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
     }
 
     /// <summary>An admin key (header, or Basic password from a browser); in Development also any loopback request.</summary>

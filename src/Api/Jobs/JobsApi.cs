@@ -1,12 +1,23 @@
+using System.ComponentModel.DataAnnotations;
 using System.ComponentModel;
 using System.Text.Json;
 using Api.Datasets;
 
 namespace Api.Jobs;
 
+/// <summary>How far a job has trained.</summary>
+/// <param name="Epoch">Epochs finished, over all stages.</param>
+/// <param name="Epochs">Epochs of the whole job: every stage, the dense baseline included; fixed at submission.</param>
 public sealed record JobProgress(int Epoch, int Epochs);
 
 /// <summary>One epoch's metrics.</summary>
+/// <param name="Epoch">The epoch, 1-based over all stages of the job.</param>
+/// <param name="Stage">What the epoch trained, e.g. <c>train</c>, <c>maestro</c>, <c>nested</c>, <c>coteaching</c>.</param>
+/// <param name="TrainLoss">Mean training loss of the epoch.</param>
+/// <param name="TrainAccuracy">Accuracy on the (possibly noisy) training labels during the epoch.</param>
+/// <param name="TestAccuracy">Accuracy on the test split after the epoch.</param>
+/// <param name="LabelPrecision">Co-teaching: share of the kept samples whose label is clean; null otherwise.</param>
+/// <param name="Seconds">Wall-clock seconds the epoch took.</param>
 /// <param name="ValidationAccuracy">
 /// Accuracy of the first network on the validation split of the noisy training labels (never the test labels);
 /// null when the run holds out no split.
@@ -19,6 +30,20 @@ public sealed record MetricResponse(
         new(m.Epoch, m.Stage, m.TrainLoss, m.TrainAccuracy, m.TestAccuracy, m.LabelPrecision, m.Seconds, m.ValidationAccuracy);
 }
 
+/// <summary>A training job.</summary>
+/// <param name="Id">The job's id.</param>
+/// <param name="Status">Queued, Running, Succeeded, Failed or Cancelled.</param>
+/// <param name="DatasetId">The dataset it trains on.</param>
+/// <param name="Progress">Epochs done and in total.</param>
+/// <param name="RunIds">Its runs (one per training attempt that started), oldest first.</param>
+/// <param name="LatestMetrics">The latest epoch's metrics; absent before the first epoch.</param>
+/// <param name="Error">Why it failed; absent unless it failed.</param>
+/// <param name="Attempts">Times a worker started it (retries after a crash count).</param>
+/// <param name="CancelRequested">Whether a cancel was asked for (a running training stops within seconds).</param>
+/// <param name="CreatedAt">When it was submitted (UTC).</param>
+/// <param name="StartedAt">When training first started (UTC).</param>
+/// <param name="FinishedAt">When it reached a final status (UTC).</param>
+/// <param name="Spec">The job spec as stored, with every default written out (see the JobSpec schema).</param>
 public sealed record JobResponse(
     Guid Id, JobStatus Status, Guid DatasetId, JobProgress Progress, IReadOnlyList<Guid> RunIds,
     MetricResponse? LatestMetrics, string? Error, int Attempts, bool CancelRequested,
@@ -72,7 +97,7 @@ public static class JobsApi
     }
 
     public static async Task<Ok<Page<JobResponse>>> ListAsync(
-        AppDbContext db, CancellationToken cancellationToken, JobStatus? status = null, Guid? datasetId = null, int offset = 0, int limit = 50,
+        AppDbContext db, CancellationToken cancellationToken, JobStatus? status = null, Guid? datasetId = null, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
         [Description(TimeWindow.AfterDescription)] DateTimeOffset? createdAfter = null,
         [Description(TimeWindow.BeforeDescription)] DateTimeOffset? createdBefore = null)
     {

@@ -154,6 +154,9 @@ internal static class OpenApiExamples
             {"type":"https://tools.ietf.org/html/rfc9110#section-15.5.14","title":"Request body too large.","status":413,
              "detail":"Request body too large. The max request body size is 1073741824 bytes."}
             """)!,
+        ["416"] = JsonNode.Parse("""
+            {"type":"https://tools.ietf.org/html/rfc9110#section-15.5.17","title":"Range Not Satisfiable","status":416}
+            """)!,
         ["422"] = JsonNode.Parse("""
             {"type":"https://tools.ietf.org/html/rfc4918#section-11.2","title":"No variant fits the latency budget.","status":422,
              "detail":"The fastest variant (rank fraction 0.0625) takes 0.004 ms on 'cpu-amd-epyc-2t' at batch 1; the budget is 0.001 ms.",

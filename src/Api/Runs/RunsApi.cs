@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.ComponentModel;
 using Api.Datasets;
 using Api.Jobs;
@@ -6,6 +7,15 @@ using Api.Variants;
 namespace Api.Runs;
 
 /// <summary>A run with its per-epoch metrics.</summary>
+/// <param name="Id">The run's id.</param>
+/// <param name="JobId">The job it belongs to.</param>
+/// <param name="Index">Its position among the job's runs, from 0.</param>
+/// <param name="Status">Running, Succeeded, Failed or Cancelled.</param>
+/// <param name="Device">The device it trained on, e.g. <c>cpu</c> or <c>cuda:0</c>.</param>
+/// <param name="TestAccuracy">The shipped model's accuracy on the test split; absent until it has finished.</param>
+/// <param name="StartedAt">When it started (UTC).</param>
+/// <param name="FinishedAt">When it finished (UTC).</param>
+/// <param name="Metrics">Every epoch's metrics, in order.</param>
 /// <param name="ShippedEpoch">The epoch (1-based, over all stages) whose model the run shipped; null until it has finished.</param>
 /// <param name="ModelSelection">
 /// Why that epoch: <c>last</c> (the final epoch) or <c>best-validation</c> (the highest accuracy on a validation split of
@@ -17,9 +27,21 @@ public sealed record RunResponse(
     DateTime StartedAt, DateTime? FinishedAt, IReadOnlyList<MetricResponse> Metrics,
     int? ShippedEpoch, string? ModelSelection, double? ValidationAccuracy);
 
+/// <summary>The shipped network truncated to one rank fraction and evaluated on the test split.</summary>
+/// <param name="RankFraction">The share of every factorised layer's rank kept, in (0, 1].</param>
+/// <param name="Ranks">The rank each factorised layer keeps.</param>
+/// <param name="Parameters">Parameters of the truncated network.</param>
+/// <param name="Flops">Multiply-adds of one forward pass of one sample.</param>
+/// <param name="Accuracy">Test accuracy of the truncated network.</param>
+/// <param name="SvdAccuracy">With <c>sweep.svdBaseline</c>: test accuracy of the dense baseline truncated by SVD to about the same parameters.</param>
+/// <param name="SvdParameters">With <c>sweep.svdBaseline</c>: parameters of that SVD truncation.</param>
 public sealed record CurvePointResponse(
     double RankFraction, int[] Ranks, long Parameters, long Flops, double Accuracy, double? SvdAccuracy, long? SvdParameters);
 
+/// <summary>A run's accuracy-versus-rank curve.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="Status">The run's status; the curve is empty until it has succeeded.</param>
+/// <param name="Points">One point per rank fraction, smallest first.</param>
 public sealed record CurveResponse(Guid RunId, RunStatus Status, IReadOnlyList<CurvePointResponse> Points);
 
 public static class RunsApi
@@ -76,7 +98,7 @@ public static class RunsApi
     }
 
     public static async Task<Ok<Page<RunResponse>>> ListAsync(
-        AppDbContext db, CancellationToken cancellationToken, Guid? jobId = null, RunStatus? status = null, int offset = 0, int limit = 50,
+        AppDbContext db, CancellationToken cancellationToken, Guid? jobId = null, RunStatus? status = null, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
         [Description("Only runs of jobs on this dataset.")] Guid? datasetId = null,
         [Description(TimeWindow.AfterDescription)] DateTimeOffset? startedAfter = null,
         [Description(TimeWindow.BeforeDescription)] DateTimeOffset? startedBefore = null)

@@ -1,22 +1,54 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Api.Auth;
 
 namespace Api.Tenants;
 
+/// <summary>A tenant: the owner of datasets, jobs, devices and keys.</summary>
+/// <param name="Id">The tenant's id.</param>
+/// <param name="Name">Its name (a slug).</param>
+/// <param name="CreatedAt">When it was created (UTC).</param>
+/// <param name="Keys">Its API keys that are not revoked.</param>
 public sealed record TenantResponse(Guid Id, string Name, DateTime CreatedAt, int Keys);
 
-public sealed record CreateTenantRequest(string? Name);
+/// <summary>A tenant to create.</summary>
+/// <param name="Name">Required: 1..64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit; unique.</param>
+public sealed record CreateTenantRequest([property: StringLength(Tenant.MaxNameLength, MinimumLength = 1)] string? Name);
 
+/// <summary>An API key without its secret.</summary>
+/// <param name="Id">The key's id.</param>
+/// <param name="TenantId">The tenant it acts for.</param>
+/// <param name="Name">What it is for, e.g. <c>ci</c>.</param>
+/// <param name="Prefix">The first characters of the secret, to recognise it.</param>
+/// <param name="IsAdmin">Whether it may manage tenants, keys and see workers.</param>
+/// <param name="CreatedAt">When it was created (UTC).</param>
+/// <param name="RevokedAt">When it was revoked (UTC); absent while it is valid.</param>
 public sealed record ApiKeyResponse(Guid Id, Guid TenantId, string Name, string Prefix, bool IsAdmin, DateTime CreatedAt, DateTime? RevokedAt)
 {
     public static ApiKeyResponse From(ApiKey k) => new(k.Id, k.TenantId, k.Name, k.Prefix, k.IsAdmin, k.CreatedAt, k.RevokedAt);
 }
 
 /// <summary>A new key: <see cref="Key"/> is shown only in this response; the service keeps its hash.</summary>
+/// <param name="Id">The key's id.</param>
+/// <param name="TenantId">The tenant it acts for.</param>
+/// <param name="Name">What it is for.</param>
+/// <param name="Prefix">The first characters of the secret.</param>
+/// <param name="IsAdmin">Whether it is an admin key.</param>
+/// <param name="CreatedAt">When it was created (UTC).</param>
+/// <param name="Key">The secret to send in <c>X-Api-Key</c>; shown only now.</param>
 public sealed record CreatedApiKeyResponse(Guid Id, Guid TenantId, string Name, string Prefix, bool IsAdmin, DateTime CreatedAt, string Key);
 
-public sealed record CreateApiKeyRequest(string? Name, bool IsAdmin = false);
+/// <summary>A key to create.</summary>
+/// <param name="Name">Required: what the key is for, 1..100 characters.</param>
+/// <param name="IsAdmin">Make it an admin key (default false).</param>
+public sealed record CreateApiKeyRequest([property: StringLength(ApiKey.MaxNameLength, MinimumLength = 1)] string? Name, bool IsAdmin = false);
 
+/// <summary>The tenant and key a request authenticates as.</summary>
+/// <param name="TenantId">The tenant's id.</param>
+/// <param name="TenantName">The tenant's name.</param>
+/// <param name="KeyId">The key's id.</param>
+/// <param name="KeyName">The key's name.</param>
+/// <param name="IsAdmin">Whether it is an admin key.</param>
 public sealed record WhoAmIResponse(Guid TenantId, string TenantName, Guid KeyId, string KeyName, bool IsAdmin);
 
 /// <summary>Tenants and API keys (admin keys only), and <c>GET /me</c> for any key.</summary>

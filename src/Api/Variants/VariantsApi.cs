@@ -1,20 +1,66 @@
+using System.ComponentModel.DataAnnotations;
 using Api.Datasets;
 using Infrastructure.Artifacts;
 using Microsoft.Net.Http.Headers;
 
 namespace Api.Variants;
 
+/// <summary>A variant's latency on one device.</summary>
+/// <param name="Device">The device profile.</param>
+/// <param name="Batch">The batch size it applies to.</param>
+/// <param name="Ms">Median milliseconds of one forward pass of the batch.</param>
+/// <param name="P90Ms">90th percentile, when measured.</param>
+/// <param name="Measured">True when timed on the device, false when estimated.</param>
+/// <param name="Source"><c>measured</c> or <c>estimated</c> (FLOPs × the device's fitted calibration).</param>
+/// <param name="Runtime">The runtime that timed it, e.g. <c>onnxruntime-cpu</c>; absent for estimates.</param>
 public sealed record LatencyResponse(string Device, int Batch, double Ms, double? P90Ms, bool Measured, string Source, string? Runtime);
 
+/// <summary>Values of <see cref="LatencyResponse.Source"/>.</summary>
+public static class LatencySources
+{
+    /// <summary>Timed on the device (a worker's ONNX Runtime run, or latencies posted for a user's device).</summary>
+    public const string Measured = "measured";
+
+    /// <summary>FLOPs × a calibration fitted on the device's measurements.</summary>
+    public const string Estimated = "estimated";
+
+    public static readonly string[] All = [Measured, Estimated];
+}
+
+/// <summary>Where to download a variant.</summary>
+/// <param name="Onnx">The ONNX model (IR 8, opset 17; input <c>input</c>, output <c>logits</c>).</param>
+/// <param name="TorchSharp">The TorchSharp weights.</param>
 public sealed record VariantLinks(string Onnx, string TorchSharp);
 
+/// <summary>The shipped network cut at one rank fraction, with its accuracy, latency and downloads.</summary>
+/// <param name="RankFraction">The share of every factorised layer's rank kept, in (0, 1].</param>
+/// <param name="Ranks">The rank each factorised layer keeps.</param>
+/// <param name="Parameters">Parameters of the variant.</param>
+/// <param name="Flops">Multiply-adds of one forward pass of one sample.</param>
+/// <param name="Accuracy">Test accuracy.</param>
+/// <param name="Latency">Latency on the requested device and batch.</param>
+/// <param name="Links">Download links.</param>
 public sealed record VariantResponse(
     double RankFraction, int[] Ranks, long Parameters, long Flops, double Accuracy, LatencyResponse Latency, VariantLinks Links);
 
+/// <summary>A run's variants priced on one device.</summary>
+/// <param name="Device">The device profile.</param>
+/// <param name="Batch">The batch size of the latencies.</param>
+/// <param name="Frontier">The Pareto frontier: variants no other variant beats on both latency and accuracy, fastest first.</param>
+/// <param name="Variants">Every variant, by rank fraction.</param>
 public sealed record DeviceFrontierResponse(string Device, int Batch, IReadOnlyList<VariantResponse> Frontier, IReadOnlyList<VariantResponse> Variants);
 
+/// <summary>A run's variants per device.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="Devices">One entry per device asked for (all measured devices when none was named).</param>
 public sealed record VariantsResponse(Guid RunId, IReadOnlyList<DeviceFrontierResponse> Devices);
 
+/// <summary>The most accurate variant within a latency budget.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="Device">The device profile.</param>
+/// <param name="Batch">The batch size of the budget.</param>
+/// <param name="LatencyBudgetMs">The budget in milliseconds.</param>
+/// <param name="Variant">The chosen variant.</param>
 public sealed record SelectionResponse(Guid RunId, string Device, int Batch, double LatencyBudgetMs, VariantResponse Variant);
 
 public static class VariantsApi
@@ -34,12 +80,15 @@ public static class VariantsApi
         group.MapGet("/{fraction:double}/model", DownloadAsync).WithName("DownloadVariant")
             .WithSummary("Download a variant as ONNX or TorchSharp weights (ETag = sha256, range requests)")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
-            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+            .Produces(StatusCodes.Status206PartialContent, contentType: "application/octet-stream")
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable);
         return group;
     }
 
     public static async Task<Ok<VariantsResponse>> ListAsync(
-        Guid id, VariantCatalog catalog, CancellationToken cancellationToken, string? device = null, int batch = 1)
+        Guid id, VariantCatalog catalog, CancellationToken cancellationToken, string? device = null, [Range(1, VariantCatalog.MaxBatch)] int batch = 1)
     {
         CheckBatch(batch);
         Run run = await catalog.FinishedRunAsync(id, cancellationToken);
@@ -59,7 +108,7 @@ public static class VariantsApi
     }
 
     public static async Task<Results<Ok<SelectionResponse>, ProblemHttpResult>> SelectAsync(
-        Guid id, VariantCatalog catalog, CancellationToken cancellationToken, string? device = null, double? latencyBudgetMs = null, int batch = 1)
+        Guid id, VariantCatalog catalog, CancellationToken cancellationToken, string? device = null, [Range(0, 3_600_000, MinimumIsExclusive = true)] double? latencyBudgetMs = null, [Range(1, VariantCatalog.MaxBatch)] int batch = 1)
     {
         var rules = new Rules();
         DeviceProfile.ValidateName(rules, "device", device);
@@ -133,7 +182,7 @@ public static class VariantsApi
         return new VariantResponse(
             v.Point.RankFraction, v.Point.Ranks, v.Point.Parameters, v.Point.Flops, v.Point.Accuracy,
             new LatencyResponse(device.Name, batch, v.Candidate.LatencyMs, v.Measurement?.P90Ms, v.Candidate.Measured,
-                v.Candidate.Measured ? "measured" : "estimated", v.Measurement?.Runtime),
+                v.Candidate.Measured ? LatencySources.Measured : LatencySources.Estimated, v.Measurement?.Runtime),
             new VariantLinks($"{model}?format=onnx", $"{model}?format=torchsharp"));
     }
 }

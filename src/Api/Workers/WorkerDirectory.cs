@@ -4,6 +4,8 @@ using Infrastructure.Jobs;
 namespace Api.Workers;
 
 /// <summary>A job a worker is processing; <see cref="JobId"/> is absent when the job belongs to another tenant.</summary>
+/// <param name="JobId">The job, when it is one of your tenant's.</param>
+/// <param name="StartedAt">When the worker started it (UTC).</param>
 public sealed record WorkerJobResponse(Guid? JobId, DateTime? StartedAt);
 
 /// <summary>
@@ -11,6 +13,16 @@ public sealed record WorkerJobResponse(Guid? JobId, DateTime? StartedAt);
 /// <c>idle</c> otherwise; <see cref="Slots"/> is its Hangfire worker count on the training queue (jobs it runs at
 /// once). Devices and versions are null when the worker did not announce them.
 /// </summary>
+/// <param name="Id">Hangfire's server id of the worker.</param>
+/// <param name="Host">The machine (or pod) it runs on.</param>
+/// <param name="Devices">The training devices it uses, e.g. <c>cuda:0</c> or <c>cpu</c>.</param>
+/// <param name="TorchSharpVersion">Its TorchSharp version.</param>
+/// <param name="LibTorchVersion">Its libtorch version.</param>
+/// <param name="Slots">Jobs it runs at once.</param>
+/// <param name="Status"><c>busy</c> or <c>idle</c>.</param>
+/// <param name="CurrentJobs">The jobs it is processing.</param>
+/// <param name="StartedAt">When it started (UTC).</param>
+/// <param name="LastHeartbeat">Its last heartbeat (UTC).</param>
 public sealed record WorkerResponse(
     string Id, string Host, IReadOnlyList<string> Devices, string? TorchSharpVersion, string? LibTorchVersion, int Slots,
     string Status, IReadOnlyList<WorkerJobResponse> CurrentJobs, DateTime StartedAt, DateTime? LastHeartbeat);

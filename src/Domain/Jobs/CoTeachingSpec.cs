@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Domain.Common;
 
 namespace Domain.Jobs;
@@ -10,18 +11,22 @@ namespace Domain.Jobs;
 public sealed record CoTeachingSpec
 {
     /// <summary>τ, the final forget rate. Null uses the noise rate (required then).</summary>
+    [Range(0, 0.95)]
     public double? ForgetRate { get; init; }
 
     /// <summary>T_k, the epochs over which R(t) ramps up to τ.</summary>
+    [Range(1, 1000)]
     public int GradualEpochs { get; init; } = 10;
 
     /// <summary>c, the exponent of the ramp (1 in the paper).</summary>
+    [Range(0, 10, MinimumIsExclusive = true)]
     public double Exponent { get; init; } = 1;
 
     /// <summary>Use co-teaching+ (disagreement, then small loss).</summary>
     public bool Plus { get; init; }
 
     /// <summary>Epochs of plain co-teaching before disagreement selection starts (co-teaching+ only).</summary>
+    [Range(0, 1000)]
     public int PlusStartEpoch { get; init; } = 1;
 
     /// <summary>τ as used by training: <see cref="ForgetRate"/>, else the noise rate.</summary>

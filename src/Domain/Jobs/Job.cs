@@ -44,6 +44,10 @@ public sealed class Job : Tenants.ITenantOwned
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled;
 }
 
+/// <summary>
+/// A job's lifecycle: <c>Queued</c> until a worker picks it up, <c>Running</c> while it trains, then one of
+/// <c>Succeeded</c>, <c>Failed</c> (see its error) or <c>Cancelled</c>. Sent as these strings.
+/// </summary>
 public enum JobStatus
 {
     Queued,

@@ -11,10 +11,13 @@ namespace Domain.Jobs;
 /// </summary>
 public sealed record JobSpec
 {
+    /// <summary>The dataset to train on (one of your tenant's).</summary>
     public Guid DatasetId { get; init; }
 
+    /// <summary>The network.</summary>
     public ModelSpec Model { get; init; } = new();
 
+    /// <summary>Optimiser, schedule and loop settings.</summary>
     public TrainingSpec Training { get; init; } = new();
 
     /// <summary>Maestro's ordered dropout and group lasso. Null means the defaults of <see cref="MaestroSpec"/>.</summary>

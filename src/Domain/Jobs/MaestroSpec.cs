@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Domain.Common;
 
 namespace Domain.Jobs;
@@ -26,11 +27,14 @@ public sealed record MaestroSpec
     public bool SelfDistillation { get; init; } = true;
 
     /// <summary>Weight λ of the hierarchical group lasso (authors' default 5e-3; 1e-6 in their LeNet script).</summary>
+    [Range(0, 1)]
     public double GroupLasso { get; init; }
 
     /// <summary>Drop ranks whose importance in_k·out_k falls below <see cref="ShrinkThreshold"/> after each epoch.</summary>
     public bool Shrink { get; init; } = true;
 
+    /// <summary>Importance below which <see cref="Shrink"/> drops a rank, [0, 1].</summary>
+    [Range(0, 1)]
     public double ShrinkThreshold { get; init; } = 1e-5;
 
     /// <summary>
@@ -40,6 +44,7 @@ public sealed record MaestroSpec
     /// without co-teaching or nested dropout (<see cref="JobSpec.DenseWarmupApplies"/>).
     /// Null uses <see cref="DefaultDenseWarmupEpochs"/>; the value in effect is <see cref="JobSpec.EffectiveDenseWarmupEpochs"/>.
     /// </summary>
+    [Range(0, MaxDenseWarmupEpochs)]
     public int? DenseWarmupEpochs { get; init; }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Domain.Common;
 
 namespace Domain.Jobs;
@@ -5,18 +6,27 @@ namespace Domain.Jobs;
 /// <summary>The network: an MLP or a small CNN whose layers are factorised U·V (Maestro) unless <see cref="LowRank"/> is false.</summary>
 public sealed record ModelSpec
 {
+    /// <summary>Largest width of a hidden layer, and largest <see cref="MaxRank"/>.</summary>
     public const int MaxLayerWidth = 16384;
+
+    /// <summary>Most hidden layers an MLP may have.</summary>
+    public const int MaxHiddenLayers = 8;
+
+    /// <summary>Most output channels of a convolution.</summary>
+    public const int MaxChannels = 1024;
 
     /// <summary><c>mlp</c> or <c>cnn</c>.</summary>
     public string Kind { get; init; } = ModelKinds.Mlp;
 
     /// <summary>Hidden layer widths of the MLP (the CNN's fully connected head for <c>cnn</c>).</summary>
+    [Length(1, MaxHiddenLayers)]
     public IReadOnlyList<int> Hidden { get; init; } = [256, 128];
 
     /// <summary>Convolution channels for <c>cnn</c>; null picks the architecture's default.</summary>
     public IReadOnlyList<int>? Channels { get; init; }
 
     /// <summary>Upper bound on every factorised layer's rank; null keeps the full rank min(in, out).</summary>
+    [Range(1, MaxLayerWidth)]
     public int? MaxRank { get; init; }
 
     /// <summary>False trains the dense baseline of the same architecture.</summary>
@@ -29,9 +39,9 @@ public sealed record ModelSpec
         {
             rules.Add($"{path}.hidden", "must list at least one hidden layer width.");
         }
-        else if (Hidden.Count > 8)
+        else if (Hidden.Count > MaxHiddenLayers)
         {
-            rules.Add($"{path}.hidden", $"may have at most 8 layers (had {Hidden.Count}).");
+            rules.Add($"{path}.hidden", $"may have at most {MaxHiddenLayers} layers (had {Hidden.Count}).");
         }
         else
         {
@@ -48,7 +58,7 @@ public sealed record ModelSpec
             }
             for (int i = 0; i < Channels.Count; i++)
             {
-                rules.Range($"{path}.channels[{i}]", Channels[i], 1, 1024);
+                rules.Range($"{path}.channels[{i}]", Channels[i], 1, MaxChannels);
             }
         }
         if (MaxRank is int maxRank)

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Domain.Common;
 
 namespace Domain.Jobs;
@@ -9,6 +10,8 @@ namespace Domain.Jobs;
 /// </summary>
 public sealed record NestedDropoutSpec
 {
+    /// <summary>σ of P(k) ∝ exp(−(k/σ)²), the scale of the kept feature count k; in (0, 1e6].</summary>
+    [Range(0, 1e6, MinimumIsExclusive = true)]
     public double Sigma { get; init; } = 10;
 
     /// <summary>
@@ -16,9 +19,11 @@ public sealed record NestedDropoutSpec
     /// stage 1 nested dropout, stage 2 co-teaching fine-tune with the best K for <see cref="TrainingSpec.Epochs"/>).
     /// Null uses <see cref="TrainingSpec.Epochs"/>.
     /// </summary>
+    [Range(1, 1000)]
     public int? StageEpochs { get; init; }
 
-    /// <summary>Share of the training set held out to choose the best truncation K.</summary>
+    /// <summary>Share of the training set held out to choose the best truncation K, in (0, 0.5].</summary>
+    [Range(0, 0.5, MinimumIsExclusive = true)]
     public double ValidationFraction { get; init; } = 0.1;
 
     internal void Validate(Rules rules, string path, int? epochs)

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Domain.Common;
 
 namespace Domain.Jobs;
@@ -5,8 +6,11 @@ namespace Domain.Jobs;
 /// <summary>Seeded synthetic label noise: <c>symmetric</c> (to any other class uniformly) or <c>pair</c> (class i → i+1 mod C).</summary>
 public sealed record NoiseSpec
 {
+    /// <summary><c>symmetric</c> or <c>pair</c>.</summary>
     public string Kind { get; init; } = NoiseKinds.Symmetric;
 
+    /// <summary>Share of training labels corrupted, [0, 0.95].</summary>
+    [Range(0, 0.95)]
     public double Rate { get; init; }
 
     /// <summary>Seed of the corruption; null uses the training seed.</summary>

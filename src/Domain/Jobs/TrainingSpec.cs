@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Domain.Common;
 
 namespace Domain.Jobs;
@@ -5,20 +6,31 @@ namespace Domain.Jobs;
 /// <summary>Optimiser, schedule and loop settings.</summary>
 public sealed record TrainingSpec
 {
+    /// <summary>Epochs of training, 1..1000; every stage of the job (dense warm-up included) counts in them.</summary>
+    [Range(1, 1000)]
     public int Epochs { get; init; } = 5;
 
+    /// <summary>Samples per mini-batch, 1..65536.</summary>
+    [Range(1, 65536)]
     public int BatchSize { get; init; } = 128;
 
+    /// <summary>The optimiser's learning rate, in (0, 10].</summary>
+    [Range(0, 10, MinimumIsExclusive = true)]
     public double LearningRate { get; init; } = 1e-3;
 
     /// <summary>Seeds weights, shuffling, rank sampling and noise; the same seed gives the same metrics on CPU.</summary>
+    [Range(0, int.MaxValue)]
     public int Seed { get; init; } = 1;
 
     /// <summary><c>adam</c> or <c>sgd</c> (with momentum).</summary>
     public string Optimizer { get; init; } = Optimizers.Adam;
 
+    /// <summary>SGD momentum, [0, 0.999] (ignored by Adam).</summary>
+    [Range(0, 0.999)]
     public double Momentum { get; init; } = 0.9;
 
+    /// <summary>L2 weight decay of the optimiser, [0, 1].</summary>
+    [Range(0, 1)]
     public double WeightDecay { get; init; }
 
     /// <summary>
@@ -29,8 +41,12 @@ public sealed record TrainingSpec
     /// </summary>
     public string Schedule { get; init; } = Schedules.Cosine;
 
+    /// <summary>Epochs between two decays of the <c>step</c> schedule, 1..1000.</summary>
+    [Range(1, 1000)]
     public int StepSize { get; init; } = 10;
 
+    /// <summary>Factor the <c>step</c> schedule multiplies the learning rate by, in (0, 1].</summary>
+    [Range(0, 1, MinimumIsExclusive = true)]
     public double Gamma { get; init; } = 0.1;
 
     /// <summary>The validation split of <see cref="ValidationFraction"/> when best-validation selection leaves it out.</summary>
@@ -50,6 +66,7 @@ public sealed record TrainingSpec
     /// nestedDropout its own <see cref="NestedDropoutSpec.ValidationFraction"/> applies instead
     /// (<see cref="JobSpec.EffectiveValidationFraction"/>).
     /// </summary>
+    [Range(0, 0.5, MinimumIsExclusive = true)]
     public double? ValidationFraction { get; init; }
 
     internal void Validate(Rules rules, string path)

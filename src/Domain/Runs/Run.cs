@@ -48,6 +48,7 @@ public sealed class Run : Tenants.ITenantOwned
     public List<CurvePoint> Curve { get; set; } = [];
 }
 
+/// <summary>A run's lifecycle: <c>Running</c>, then <c>Succeeded</c>, <c>Failed</c> or <c>Cancelled</c>. Sent as these strings.</summary>
 public enum RunStatus
 {
     Running,

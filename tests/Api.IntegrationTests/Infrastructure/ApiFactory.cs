@@ -25,6 +25,9 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public StorageProvider Provider { get; }
 
+    /// <summary>Every REST response this host sent; <see cref="DisposeAsync"/> checks them against swagger.json.</summary>
+    public ResponseRecorder Responses { get; } = new();
+
     /// <summary>This factory's own PostgreSQL database (null on SQLite); set by <see cref="InitializeAsync"/>.</summary>
     protected string? PostgresConnection => _postgres;
 
@@ -43,6 +46,7 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        builder.ConfigureServices(services => services.AddSingleton(Responses.StartupFilter()));
         builder.UseSetting("Storage:Provider", Provider.ToString());
         builder.UseSetting("Storage:DataDirectory", DataDirectory);
         builder.UseSetting("Worker:InProcess", "true");
@@ -113,8 +117,32 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
                 .Select(f => Path.GetRelativePath(ArtifactRoot, f)).Order().ToList()
             : [];
 
+    /// <summary>
+    /// Each recorded response that disagrees with the schema, status or media type this host's swagger.json declares for
+    /// its operation (<see cref="ResponseSchemaValidator"/>); empty when all conform.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ResponseSchemaMismatchesAsync()
+    {
+        if (Responses.Responses.Count == 0)
+        {
+            return [];
+        }
+        // From the provider rather than over HTTP: some hosts revoke or replace the key the clients send.
+        var validator = new ResponseSchemaValidator(System.Text.Json.Nodes.JsonNode.Parse(await Api.OpenApi.OpenApiCommand.DocumentJsonAsync(Services))!);
+        return Responses.Responses.SelectMany(validator.Validate).Distinct().ToList();
+    }
+
+    /// <summary>
+    /// Removes the database and data folder; then fails the fixture if a response did not match swagger.json (also kept in
+    /// <see cref="ResponseSchemaLedger"/>, since xUnit does not fail a run for a fixture's dispose).
+    /// </summary>
     public new async Task DisposeAsync()
     {
+        IReadOnlyList<string> mismatches = await ResponseSchemaMismatchesAsync();
+        if (Responses.Responses.Count > 0)
+        {
+            ResponseSchemaLedger.Add(GetType().Name, Responses.Responses.Count, mismatches);
+        }
         await base.DisposeAsync();
         if (_postgres is not null)
         {
@@ -124,6 +152,11 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(DataDirectory, recursive: true);
+        }
+        if (mismatches.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"{mismatches.Count} REST response(s) of {GetType().Name} do not match swagger.json:\n" + string.Join('\n', mismatches.Take(50)));
         }
     }
 }
