@@ -98,9 +98,9 @@ public sealed class SqliteObservabilityTests(TracedSqliteApi api) : IClassFixtur
     {
         using HttpClient client = api.CreateClient();
         using HttpClient scraper = api.CreateClient(apiKey: null);
-        Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 600, Seed = ApiClient.UniqueSeed() });
+        Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 6000, Side = 16, Seed = ApiClient.UniqueSeed() });
 
-        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", ApiClient.JobSpec(datasetId, epochs: 8, hidden: [64]));
+        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", ApiClient.JobSpec(datasetId, epochs: 8, hidden: [256, 128], maxRank: 128));
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
         Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 

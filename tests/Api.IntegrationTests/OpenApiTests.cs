@@ -101,6 +101,7 @@ public sealed class OpenApiTests(SqliteApi api) : IClassFixture<SqliteApi>
         {
             "ElrSpec" => ("Liu et al. 2020", "elr"),
             "SubsetSpec" => ("Renduchintala et al. 2023", "subset"),
+            "CompanderSpec" => ("Cakaj, Mehnert, Yang 2023", "compander"),
             _ => ("Inoue 2019", "multiSampleDropout"),
         };
         Assert.Contains(citation, section.GetProperty("description").GetString());

@@ -37,8 +37,8 @@ public sealed class PostgresWorkerMetricsTests(EnqueueOnlyPostgresApi api) : ICl
             Assert.Equal("Healthy", ready.GetProperty("entries").GetProperty("hangfire-server").GetProperty("status").GetString());
             Assert.Equal(HttpStatusCode.OK, (await scraper.GetAsync(HealthChecks.LivePath)).StatusCode);
 
-            Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 600, Seed = ApiClient.UniqueSeed() });
-            using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", ApiClient.JobSpec(datasetId, epochs: 8, hidden: [64]));
+            Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 6000, Side = 16, Seed = ApiClient.UniqueSeed() });
+            using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", ApiClient.JobSpec(datasetId, epochs: 8, hidden: [256, 128], maxRank: 128));
             Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
             HashSet<double> epochs = [];
