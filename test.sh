@@ -76,14 +76,20 @@ check_compose() {
   TAS_API_KEY=tsk_compose-config-check POSTGRES_PASSWORD=compose-check docker-compose -f docker-compose.yml config -q &&
     TAS_API_KEY=tsk_compose-config-check POSTGRES_PASSWORD=compose-check docker-compose -f docker-compose.yml --profile cpu --profile monitoring config -q
 }
-compose_passed=0; compose_failed=0; compose_skipped=0
-check_compose; compose_status=$?
-case $compose_status in
-  0) compose_passed=1; echo "docker-compose config: docker-compose.yml is valid" ;;
-  2) if [ "${CI:-}" = "true" ]; then compose_failed=1; echo "docker-compose could not be installed; with CI=true that is a failure." >&2
-     else compose_skipped=1; echo "WARNING: docker-compose not available; compose check skipped." >&2; fi ;;
-  *) compose_failed=1; echo "docker-compose config rejected docker-compose.yml" >&2 ;;
-esac
+# Each extra check counts once in the final line. count_check STATUS TOOL OK_MESSAGE SKIP_MESSAGE BAD_MESSAGE, where
+# STATUS 0 passes, 2 means the tool could not be installed (a skip, or a failure with CI=true), anything else fails.
+checks_passed=0; checks_failed=0; checks_skipped=0
+count_check() {
+  case $1 in
+    0) checks_passed=$((checks_passed + 1)); echo "$3" ;;
+    2) if [ "${CI:-}" = "true" ]; then checks_failed=$((checks_failed + 1)); echo "$2 could not be installed; with CI=true that is a failure." >&2
+       else checks_skipped=$((checks_skipped + 1)); echo "WARNING: $4" >&2; fi ;;
+    *) checks_failed=$((checks_failed + 1)); echo "$5" >&2 ;;
+  esac
+}
+check_compose
+count_check $? "docker-compose" "docker-compose config: docker-compose.yml is valid" \
+  "docker-compose not available; compose check skipped." "docker-compose config rejected docker-compose.yml"
 
 log=$(mktemp)
 dotnet build Service.sln -c Release -nologo -clp:ErrorsOnly -m:1 || { echo "0 passed, 1 failed"; exit 1; }
@@ -110,14 +116,9 @@ check_openapi() {
   rm -rf "$doc"
   return $status
 }
-openapi_passed=0; openapi_failed=0; openapi_skipped=0
-check_openapi; openapi_status=$?
-case $openapi_status in
-  0) openapi_passed=1; echo "Redocly lint (recommended): swagger.json is clean" ;;
-  2) if [ "${CI:-}" = "true" ]; then openapi_failed=1; echo "Redocly CLI could not be installed; with CI=true that is a failure." >&2
-     else openapi_skipped=1; echo "WARNING: npm or Redocly CLI not available; OpenAPI lint skipped." >&2; fi ;;
-  *) openapi_failed=1; echo "Redocly lint (recommended) found problems in swagger.json" >&2 ;;
-esac
+check_openapi
+count_check $? "Redocly CLI" "Redocly lint (recommended): swagger.json is clean" \
+  "npm or Redocly CLI not available; OpenAPI lint skipped." "Redocly lint (recommended) found problems in swagger.json"
 # One project at a time: trainings saturate the cores, and timings in the tests stay meaningful.
 dotnet test Service.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -135,7 +136,6 @@ rm -f "$log"
 if [ "$passed" -eq 0 ] || [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=$((failed + 1))   # nothing ran, or a test host crashed without a summary line
 fi
-passed=$((passed + compose_passed + openapi_passed)); failed=$((failed + compose_failed + openapi_failed))
-skipped=$((skipped + compose_skipped + openapi_skipped))
+passed=$((passed + checks_passed)); failed=$((failed + checks_failed)); skipped=$((skipped + checks_skipped))
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
