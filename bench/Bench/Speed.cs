@@ -118,28 +118,40 @@ internal static class Speed
         return correct.item<long>() / (double)tx.shape[0];
     }
 
+    /// <summary>
+    /// One timed epoch of a bare loop: a random order on the device, a dispose scope and an index_select per batch,
+    /// <paramref name="step"/> (which updates and returns the loss), one host read of the summed loss, then the evaluation.
+    /// </summary>
+    private static double TimedEpoch(Tensor x, Tensor y, int batch, Func<Tensor, Tensor, Tensor> step, Action evaluate)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using Tensor order = randperm(x.shape[0]).to(x.device);
+        using Tensor lossSum = zeros(1, device: x.device);
+        for (long s = 0; s < x.shape[0]; s += batch)
+        {
+            using var scope = NewDisposeScope();
+            Tensor idx = order.narrow(0, s, Math.Min(batch, x.shape[0] - s));
+            lossSum.add_(step(x.index_select(0, idx), y.index_select(0, idx)).detach());
+        }
+        _ = lossSum.item<float>();
+        evaluate();
+        return clock.Elapsed.TotalSeconds;
+    }
+
     private static double BareStandard(Tensor x, Tensor y, Tensor tx, Tensor ty, BenchArgs o, int seed, Device device)
     {
         torch.manual_seed(seed);
         using Sequential model = Mlp((int)x.shape[1], o.Hidden, Classes(y));
         model.to(device);
         using var optimizer = optim.Adam(model.parameters(), o.LearningRate);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        using Tensor order = randperm(x.shape[0]).to(device);
-        using Tensor lossSum = zeros(1, device: device);
-        for (long s = 0; s < x.shape[0]; s += o.Batch)
+        return TimedEpoch(x, y, o.Batch, (bx, by) =>
         {
-            using var scope = NewDisposeScope();
-            Tensor idx = order.narrow(0, s, Math.Min(o.Batch, x.shape[0] - s));
-            Tensor loss = functional.cross_entropy(model.call(x.index_select(0, idx)), y.index_select(0, idx));
+            Tensor loss = functional.cross_entropy(model.call(bx), by);
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
-            lossSum.add_(loss.detach());
-        }
-        _ = lossSum.item<float>();
-        Evaluate(model.call, tx, ty);
-        return clock.Elapsed.TotalSeconds;
+            return loss;
+        }, () => Evaluate(model.call, tx, ty));
     }
 
     private static double BareCoTeaching(Tensor x, Tensor y, Tensor tx, Tensor ty, BenchArgs o, int seed, Device device)
@@ -151,18 +163,11 @@ internal static class Speed
         b.to(device);
         using var optA = optim.Adam(a.parameters(), o.LearningRate);
         using var optB = optim.Adam(b.parameters(), o.LearningRate);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        using Tensor order = randperm(x.shape[0]).to(device);
-        using Tensor lossSum = zeros(1, device: device);
-        for (long s = 0; s < x.shape[0]; s += o.Batch)
+        return TimedEpoch(x, y, o.Batch, (bx, by) =>
         {
-            using var scope = NewDisposeScope();
-            long count = Math.Min(o.Batch, x.shape[0] - s);
-            Tensor idx = order.narrow(0, s, count);
-            Tensor bx = x.index_select(0, idx), by = y.index_select(0, idx);
             Tensor la = functional.cross_entropy(a.call(bx), by, reduction: Reduction.None);
             Tensor lb = functional.cross_entropy(b.call(bx), by, reduction: Reduction.None);
-            long keep = (long)Math.Floor(0.8 * count);
+            long keep = (long)Math.Floor(0.8 * bx.shape[0]);
             Tensor selA = la.detach().argsort().narrow(0, 0, keep);
             Tensor selB = lb.detach().argsort().narrow(0, 0, keep);
             Tensor lossA = la.index_select(0, selB).mean();
@@ -173,12 +178,12 @@ internal static class Speed
             optB.zero_grad();
             lossB.backward();
             optB.step();
-            lossSum.add_(lossA.detach());
-        }
-        _ = lossSum.item<float>();
-        Evaluate(a.call, tx, ty);
-        Evaluate(b.call, tx, ty);
-        return clock.Elapsed.TotalSeconds;
+            return lossA;
+        }, () =>
+        {
+            Evaluate(a.call, tx, ty);
+            Evaluate(b.call, tx, ty);
+        });
     }
 
     /// <summary>A factorised MLP (V then U per hidden layer) with a full pass and an ordered-dropout pass at one uniform fraction, self-distilled.</summary>
@@ -210,14 +215,8 @@ internal static class Speed
             }
             return head.call(h);
         }
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        using Tensor order = randperm(x.shape[0]).to(device);
-        using Tensor lossSum = zeros(1, device: device);
-        for (long s = 0; s < x.shape[0]; s += o.Batch)
+        double seconds = TimedEpoch(x, y, o.Batch, (bx, by) =>
         {
-            using var scope = NewDisposeScope();
-            Tensor idx = order.narrow(0, s, Math.Min(o.Batch, x.shape[0] - s));
-            Tensor bx = x.index_select(0, idx), by = y.index_select(0, idx);
             Tensor full = Forward(bx, 1.0);
             Tensor sampled = Forward(bx, 1.0 - random.NextDouble());
             Tensor teacher = functional.softmax(full.detach(), 1);
@@ -225,11 +224,8 @@ internal static class Speed
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
-            lossSum.add_(loss.detach());
-        }
-        _ = lossSum.item<float>();
-        Evaluate(t => Forward(t, 1.0), tx, ty);
-        double seconds = clock.Elapsed.TotalSeconds;
+            return loss;
+        }, () => Evaluate(t => Forward(t, 1.0), tx, ty));
         foreach (var (v, u, b) in factors)
         {
             v.Dispose();

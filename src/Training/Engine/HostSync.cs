@@ -18,9 +18,6 @@ internal static class HostSync
     /// <summary>Host reads on this thread since it started (for tests).</summary>
     public static long Reads => s_reads;
 
-    /// <summary>Whether a training step is running on this thread.</summary>
-    public static bool InStep => s_stepDepth > 0;
-
     /// <summary>Marks a training step until the returned scope is disposed.</summary>
     public static StepScope Step()
     {
@@ -37,27 +34,20 @@ internal static class HostSync
     }
 
     /// <summary>All values as doubles.</summary>
-    public static double[] Values(Tensor value)
-    {
-        Guard();
-        using Tensor host = value.detach().to(float64).cpu();
-        return host.data<double>().ToArray();
-    }
+    public static double[] Values(Tensor value) => Read<double>(value, float64);
 
     /// <summary>All values as floats (half the memory of <see cref="Values"/>, e.g. for a similarity matrix).</summary>
-    public static float[] Floats(Tensor value)
-    {
-        Guard();
-        using Tensor host = value.detach().to(float32).cpu();
-        return host.data<float>().ToArray();
-    }
+    public static float[] Floats(Tensor value) => Read<float>(value, float32);
 
     /// <summary>All values as longs.</summary>
-    public static long[] Longs(Tensor value)
+    public static long[] Longs(Tensor value) => Read<long>(value, int64);
+
+    private static T[] Read<T>(Tensor value, ScalarType type)
+        where T : unmanaged
     {
         Guard();
-        using Tensor host = value.detach().to(int64).cpu();
-        return host.data<long>().ToArray();
+        using Tensor host = value.detach().to(type).cpu();
+        return host.data<T>().ToArray();
     }
 
     private static void Guard()

@@ -42,6 +42,15 @@ internal static class FactorizedLayerExtensions
     public static int EffectiveRank(this IFactorizedLayer layer) =>
         Math.Clamp(layer.Truncation ?? layer.ActiveRank, 1, layer.ActiveRank);
 
+    /// <summary>Replaces stored factors V and U by their raw values under the companders (f⁻¹), keeping the effective weights.</summary>
+    public static void StoreRaw(Tensor v, Tensor u, WeightCompander onV, WeightCompander onU)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        v.copy_(onV.Expand(v));
+        u.copy_(onU.Expand(u));
+    }
+
     /// <summary>Copies the leading components of <paramref name="source"/> (V rows, U columns) and its bias into <paramref name="target"/>.</summary>
     public static void CopyLeading((Tensor V, Tensor U, Tensor Bias) target, (Tensor V, Tensor U, Tensor Bias)? source)
     {

@@ -89,13 +89,7 @@ public sealed class LowRankLinear : Module<Tensor, Tensor>, IFactorizedLayer
     }
 
     /// <summary>Replaces the stored V and U by their raw values under the companders (f⁻¹), so the layer's effective weights are unchanged.</summary>
-    internal void StoreRaw(WeightCompander onV, WeightCompander onU)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        v.copy_(onV.Expand(v));
-        u.copy_(onU.Expand(u));
-    }
+    internal void StoreRaw(WeightCompander onV, WeightCompander onU) => FactorizedLayerExtensions.StoreRaw(v, u, onV, onU);
 
     /// <summary>A plain layer holding the effective V and U (active components only), for shipping a companded network.</summary>
     internal LowRankLinear Baked(WeightCompander onV, WeightCompander onU)
