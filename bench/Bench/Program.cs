@@ -62,7 +62,7 @@ internal sealed record BenchArgs(
         "       [--nested-epochs N] [--sigma 10] [--lambda 0] [--threads T] [--device auto|cpu|cuda] [--train-limit N]\n" +
         "       [--sampling layer-rank|uniform-fraction] [--warmup N] [--schedule none|step|cosine] [--selection last|best-validation]\n" +
         "usage: bench.sh speed --data DIR [--epochs 3] [--rounds 4] [--train-limit N] [--threads T] [--json OUT.json]\n" +
-        "usage: bench.sh subset --data DIR [--fraction 0.3] [--partitions 8] [--reselect 5] [--noise sym:RATE|pair:RATE|none] [--epochs N] [--json OUT.json]\n" +
+        "usage: bench.sh subset --data DIR [--fraction 0.3] [--partitions 8] [--reselect 5] [--noise sym:RATE|pair:RATE|none] [--epochs N] [--methods informative,random,all] [--json OUT.json]\n" +
         "       (co-teaching with noise, standard training without; on the informative subset, a random subset of the same size, all data)";
 
     public static BenchArgs Parse(string[] args)
@@ -93,7 +93,7 @@ internal sealed record BenchArgs(
             int.Parse(Get("batch", "128"), CultureInfo.InvariantCulture),
             double.Parse(Get("lr", "1e-3"), CultureInfo.InvariantCulture),
             Get("hidden", "512,256").Split(',').Select(h => int.Parse(h, CultureInfo.InvariantCulture)).ToArray(),
-            Get("methods", "standard,coteaching,nested-coteaching").Split(','),
+            Get("methods", args[0] == "subset" ? "informative,random,all" : "standard,coteaching,nested-coteaching").Split(','),
             values.Remove("gradual", out string? g) ? int.Parse(g, CultureInfo.InvariantCulture) : null,
             values.Remove("nested-epochs", out string? ne) ? int.Parse(ne, CultureInfo.InvariantCulture) : null,
             double.Parse(Get("sigma", "10"), CultureInfo.InvariantCulture),
@@ -112,6 +112,10 @@ internal sealed record BenchArgs(
         if (values.Count > 0)
         {
             throw new ArgumentException($"Unknown option(s): {string.Join(", ", values.Keys.Select(k => "--" + k))}.");
+        }
+        if (parsed.Mode == "subset" && parsed.Methods.FirstOrDefault(m => m is not ("informative" or "random" or "all")) is { } bad)
+        {
+            throw new ArgumentException($"subset --methods: unknown method '{bad}' (informative, random, all).");
         }
         if (parsed.Model is not ("mlp" or "cnn"))
         {

@@ -66,6 +66,7 @@ internal static class Runs
                 validationAccuracy = outcome.ValidationAccuracy,
                 precisionPerEpoch = reports.Select(r => r.LabelPrecision).ToArray(),
                 testAccuracyPerEpoch = reports.Select(r => r.TestAccuracy).ToArray(),
+                secondsPerEpoch = reports.Select(r => r.Seconds).ToArray(),
                 seconds,
                 epochs = reports.Count,
                 rssFirstEpochMb = reports[0].Extra["rssBytes"] / (1 << 20),
@@ -143,7 +144,7 @@ internal static class Runs
         Console.WriteLine($"subset: {recipe}, noise {options.Noise}, fraction {options.Fraction}, partitions {options.Partitions}, reselect every {options.Reselect}, "
             + $"{options.Epochs} epochs, model {options.Model} {string.Join("-", options.Hidden)}");
         var results = new List<object>();
-        foreach (string method in new[] { "informative", "random", "all" })
+        foreach (string method in options.Methods)
         {
             JobSpec spec = BaseSpec(options, lowRank: false) with { Noise = noise };
             if (noise is not null)
