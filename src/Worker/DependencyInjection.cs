@@ -33,6 +33,11 @@ public static class DependencyInjection
         services.AddSingleton<DatasetLoader>();
         services.AddScoped<ITrainingJob, TrainingJob>();
         services.AddScoped<VariantBuilder>();
+        // Recovery: lapsed leases, lost queue entries, cancels of jobs no worker holds (safe in every worker at once).
+        services.AddScoped<JobReconciler>();
+        services.AddHostedService<ReconcilerService>();
+        // SIGTERM: the training finishes its epoch, hands the job back, and the process exits within Worker:ShutdownTimeout.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
         services.AddHostedService<TorchStartupLogger>();
         // Devices and torch versions for the worker registry (GET /api/v1/workers).
         services.AddHostedService<WorkerAnnouncement>();
@@ -55,6 +60,7 @@ public static class DependencyInjection
             // Hangfire re-checks deleted (cancelled) jobs at this interval and fires their token.
             server.CancellationCheckInterval = TimeSpan.FromSeconds(1);
             server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+            server.ShutdownTimeout = options.ShutdownTimeout;
         });
         return builder;
     }

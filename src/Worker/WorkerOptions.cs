@@ -34,4 +34,31 @@ public sealed class WorkerOptions
 
     /// <summary>How often a running training checks the database for a cancel request.</summary>
     public TimeSpan CancelPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a job's lease lasts without renewal. A training worker renews it every third of this; after a crash
+    /// or a pause longer than this another worker (or recovery) takes the job over from its last checkpoint.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a training worker keeps retrying the database when it is unreachable (its checkpoint stays on disk,
+    /// training waits); past this the attempt ends and recovery re-queues the job once the database is back.
+    /// </summary>
+    public TimeSpan DatabaseOutageTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// On SIGTERM a worker finishes (and records) its current epoch, hands the job back and exits within this; an
+    /// epoch that cannot end in three quarters of it is abandoned (the job resumes from the epoch before).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often each worker's reconciler re-queues jobs whose lease lapsed and Queued jobs without a live queue
+    /// entry, and completes cancels of jobs no worker holds. Safe with several workers.
+    /// </summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A Queued job younger than this is left alone by the reconciler (its submission may still be enqueuing it).</summary>
+    public TimeSpan ReconcileGracePeriod { get; set; } = TimeSpan.FromMinutes(1);
 }

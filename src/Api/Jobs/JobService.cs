@@ -54,7 +54,7 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException) when (idempotencyKey is not null)
+        catch (DbUpdateException ex) when (idempotencyKey is not null && UniqueViolations.Involves(ex, nameof(Job.IdempotencyKey)))
         {
             // A concurrent request with the same key won the race.
             db.ChangeTracker.Clear();
@@ -62,18 +62,23 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
                 ?? throw new ConflictException("A job with this Idempotency-Key is being created; retry."), false);
         }
 
+        // The queue (Hangfire's storage) cannot join this transaction, so the row comes first: if this process dies
+        // before the entry is recorded, the workers' reconciler enqueues the job (Worker:ReconcileGracePeriod).
+        string? entry;
         try
         {
-            job.QueueJobId = queue.Enqueue(job.Id);
-            await db.SaveChangesAsync(CancellationToken.None);
+            entry = queue.Enqueue(job.Id);
         }
         catch (Exception ex)
         {
             logger.LogError(ex, "Could not enqueue job {JobId}; removing it.", job.Id);
-            db.Jobs.Remove(job);
-            await db.SaveChangesAsync(CancellationToken.None);
+            await db.Jobs.Where(j => j.Id == job.Id && j.Status == JobStatus.Queued).ExecuteDeleteAsync(CancellationToken.None);
             throw;
         }
+        job.QueueJobId = entry;
+        // Conditional: a reconciler (or a worker) may have touched the row meanwhile; the entry is what matters.
+        await db.Jobs.Where(j => j.Id == job.Id && j.QueueJobId == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.QueueJobId, entry), CancellationToken.None);
         return (job, true);
     }
 
@@ -85,19 +90,25 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
         {
             throw new ConflictException($"Job {id} is already {job.Status}.");
         }
-        job.CancelRequested = true;
-        if (job.Status == JobStatus.Queued && job.Epoch == 0)
+        // Conditional updates, not a tracked save: the worker holding the job writes the same row.
+        int requested = await db.Jobs.Where(j => j.Id == id && j.Status != JobStatus.Succeeded && j.Status != JobStatus.Failed && j.Status != JobStatus.Cancelled)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.CancelRequested, true), cancellationToken);
+        if (requested == 0)
         {
-            job.Status = JobStatus.Cancelled;
-            job.FinishedAt = clock.GetUtcNow().UtcDateTime;
+            Job now = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == id, cancellationToken);
+            throw new ConflictException($"Job {id} is already {now.Status}.");
         }
-        await db.SaveChangesAsync(cancellationToken);
+        // Queued (never started, or handed back between attempts): no worker holds it, so the cancel completes here.
+        // Running: the worker holding the lease stops within Worker:CancelPollInterval; if it is dead, recovery
+        // completes the cancel when its lease lapses.
+        JobLeases.CompleteQueuedCancel(db, id, clock.GetUtcNow().UtcDateTime);
         if (job.QueueJobId is not null)
         {
             // Deletes a queued entry; for a running one Hangfire fires the job's cancellation token.
             queue.Cancel(job.QueueJobId);
         }
-        return job;
+        db.ChangeTracker.Clear();
+        return await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleAsync(j => j.Id == id, cancellationToken);
     }
 
     private async Task<Job?> FindByKeyAsync(string key, string requestHash, CancellationToken cancellationToken)

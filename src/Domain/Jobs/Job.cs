@@ -39,6 +39,18 @@ public sealed class Job : Tenants.ITenantOwned
 
     public string? Error { get; set; }
 
+    /// <summary>The worker that holds this job's lease (null when no worker does).</summary>
+    public string? LeaseOwner { get; set; }
+
+    /// <summary>
+    /// Fencing token: incremented at every lease acquisition. A worker's writes for the job are conditional on the
+    /// token it acquired, so a worker that lost its lease (paused, partitioned) can no longer write.
+    /// </summary>
+    public long LeaseToken { get; set; }
+
+    /// <summary>When the lease lapses unless its owner renews it; after that another worker or recovery may take the job.</summary>
+    public DateTime? LeaseExpiresAt { get; set; }
+
     public List<Runs.Run> Runs { get; set; } = [];
 
     public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled;

@@ -7,7 +7,8 @@ namespace Worker.Hosting;
 
 /// <summary>
 /// With the in-memory queue of the embedded default, queued work dies with the process. At start-up this
-/// re-enqueues every job the database still shows as Queued or Running, so it resumes from its checkpoint.
+/// hands back every job the database still shows as Running (the process that held its lease is gone: the embedded
+/// default is one process) and re-enqueues every unfinished job, so it resumes from its checkpoint.
 /// </summary>
 internal sealed class EmbeddedQueueRecovery(IServiceScopeFactory scopes, ITrainingQueue queue, ILogger<EmbeddedQueueRecovery> logger)
     : IHostedService
@@ -16,8 +17,12 @@ internal sealed class EmbeddedQueueRecovery(IServiceScopeFactory scopes, ITraini
     {
         await using AsyncServiceScope scope = scopes.CreateAsyncScope();
         AppDbContext db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        await db.Jobs.Where(j => j.Status == JobStatus.Running).ExecuteUpdateAsync(s => s
+            .SetProperty(j => j.Status, JobStatus.Queued)
+            .SetProperty(j => j.LeaseOwner, (string?)null)
+            .SetProperty(j => j.LeaseExpiresAt, (DateTime?)null), cancellationToken);
         List<Job> unfinished = await db.Jobs
-            .Where(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running)
+            .Where(j => j.Status == JobStatus.Queued)
             .OrderBy(j => j.CreatedAt)
             .ToListAsync(cancellationToken);
         foreach (Job job in unfinished)

@@ -30,7 +30,9 @@ public sealed class VariantBuilder(
     public const string LatencySpan = "training.variant.latency";
     public const string RankFractionAttribute = "tas.variant.rank_fraction";
 
-    public void Build(Job job, Run run, LabeledData test, CancellationToken cancellationToken)
+    /// <param name="save">Commits the tracked rows, fenced by the job's lease (<see cref="JobWriter.SaveChanges"/>).</param>
+    /// <param name="attemptTag">Folder of this lease's exports, so a worker that lost the lease never overwrites the owner's files.</param>
+    public void Build(Job job, Run run, LabeledData test, Action save, string attemptTag, CancellationToken cancellationToken)
     {
         Artifact model = db.Artifacts.AsNoTracking().Single(a => a.RunId == run.Id && a.Kind == ArtifactKinds.Model);
         List<CurvePoint> points = db.CurvePoints.AsNoTracking().Where(c => c.RunId == run.Id).ToList().OrderBy(c => c.RankFraction).ToList();
@@ -44,7 +46,7 @@ public sealed class VariantBuilder(
         foreach (CurvePoint point in points)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            (byte[] onnx, byte[] torchSharp) = ExportOnce(job, run, model, point, inputs, count);
+            (byte[] onnx, byte[] torchSharp) = ExportOnce(job, run, model, point, inputs, count, save, attemptTag);
             using Activity? latency = StartSpan(LatencySpan, point);
             latency?.SetTag("tas.variant.batches", Batches);
             latency?.SetTag("tas.device.profile", gpu is null ? cpu.Name : $"{cpu.Name},{gpu.Name}");
@@ -60,13 +62,13 @@ public sealed class VariantBuilder(
                     Upsert(run, point, gpu, gpuLatency);
                 }
             }
-            db.SaveChanges();
+            save();
         }
         logger.LogInformation("Job {JobId}: {Count} variants exported, verified against ONNX Runtime and timed on {Device}{Gpu}.",
             job.Id, points.Count, cpu.Name, gpu is null ? "" : $" and {gpu.Name}");
     }
 
-    private (byte[] Onnx, byte[] TorchSharp) ExportOnce(Job job, Run run, Artifact model, CurvePoint point, float[] inputs, int count)
+    private (byte[] Onnx, byte[] TorchSharp) ExportOnce(Job job, Run run, Artifact model, CurvePoint point, float[] inputs, int count, Action save, string attemptTag)
     {
         List<Artifact> existing = db.Artifacts.AsNoTracking()
             .Where(a => a.RunId == run.Id && (a.Kind == ArtifactKinds.VariantOnnx || a.Kind == ArtifactKinds.VariantTorchSharp))
@@ -110,14 +112,24 @@ public sealed class VariantBuilder(
             }
             span?.SetTag("tas.variant.verify.max_abs_diff", difference);
         }
-        string folder = $"runs/{run.Id:N}/variants/{point.RankFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
+        string folder = $"runs/{run.Id:N}/variants/{attemptTag}/{point.RankFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
         StoredFile onnx = Store(export.Onnx, $"{folder}/model.onnx");
         StoredFile torch = Store(export.TorchSharp, $"{folder}/model.bin");
         db.Artifacts.RemoveRange(db.Artifacts.Where(a => existing.Select(e => e.Id).Contains(a.Id)));
         DateTime now = clock.GetUtcNow().UtcDateTime;
         db.Artifacts.Add(onnx.ToArtifact(ArtifactKinds.VariantOnnx, now, job.Id, run.Id, rankFraction: point.RankFraction));
         db.Artifacts.Add(torch.ToArtifact(ArtifactKinds.VariantTorchSharp, now, job.Id, run.Id, rankFraction: point.RankFraction));
-        db.SaveChanges();
+        try
+        {
+            save();
+        }
+        catch
+        {
+            // Rows refused (lease lost) or not written: the files are this attempt's own, remove them.
+            store.Delete(onnx.Path);
+            store.Delete(torch.Path);
+            throw;
+        }
         logger.LogInformation("Job {JobId}: variant {Fraction} ({Forms}) exported, {Parameters} parameters, ONNX Runtime max |Δ| {Difference:E2}.",
             job.Id, point.RankFraction, string.Join("/", export.LayerForms), export.Parameters, difference);
         return (export.Onnx, export.TorchSharp);

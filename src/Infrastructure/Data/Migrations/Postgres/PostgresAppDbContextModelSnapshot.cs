@@ -181,6 +181,17 @@ namespace Infrastructure.Data.Migrations.Postgres
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
 
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<long>("LeaseToken")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint");
+
                     b.Property<string>("QueueJobId")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
@@ -209,6 +220,8 @@ namespace Infrastructure.Data.Migrations.Postgres
                     b.HasIndex("DatasetId");
 
                     b.HasIndex("Status", "CreatedAt");
+
+                    b.HasIndex("Status", "LeaseExpiresAt");
 
                     b.HasIndex("TenantId", "CreatedAt");
 

@@ -176,6 +176,17 @@ namespace Infrastructure.Data.Migrations.Sqlite
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LeaseToken")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("QueueJobId")
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
@@ -204,6 +215,8 @@ namespace Infrastructure.Data.Migrations.Sqlite
                     b.HasIndex("DatasetId");
 
                     b.HasIndex("Status", "CreatedAt");
+
+                    b.HasIndex("Status", "LeaseExpiresAt");
 
                     b.HasIndex("TenantId", "CreatedAt");
 
