@@ -1,3 +1,5 @@
+using Domain.Artifacts;
+using Domain.Jobs;
 using Infrastructure.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -90,6 +92,74 @@ public abstract class CrashResumeTests(StorageProvider provider) : IAsyncLifetim
         Assert.All(createdAt.Skip(epochAtKill), t => Assert.True(t > killedAt));
         JsonElement curve = await client2.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}/curve");
         Assert.True(curve.GetProperty("points").GetArrayLength() >= 4);
+    }
+
+    [Fact]
+    public async Task Sigterm_FinishesTheEpochAndHandsTheJobBack_NextWorkerFallsBackPastACorruptCheckpoint()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Storage:Provider"] = provider.ToString(),
+            ["Storage:DataDirectory"] = _dataDirectory,
+            ["Worker:InProcess"] = "true",
+            ["Worker:Threads"] = "2",
+            ["Worker:LatencyMinRuns"] = "10",
+            ["Worker:LatencyMinimumTotal"] = "00:00:00.020",
+            ["Worker:ShutdownTimeout"] = "00:00:20",
+            ["Worker:LeaseDuration"] = "00:00:05",
+            ["JobQueue:InvisibilityTimeout"] = "00:00:05",
+        };
+        if (_postgres is not null)
+        {
+            settings["ConnectionStrings:Postgres"] = _postgres;
+        }
+        const int epochs = 10;
+        Guid jobId;
+        using (ApiProcess first = await ApiProcess.StartAsync(settings))
+        {
+            using HttpClient client = first.CreateClient();
+            Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 3000 });
+            using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs",
+                ApiClient.JobSpec(datasetId, epochs: epochs, hidden: [256, 256], maxRank: 64, batchSize: 16));
+            jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+            await ApiClient.WaitForJobAsync(client, jobId, j => j.GetProperty("progress").GetProperty("epoch").GetInt32() >= 3, TimeSpan.FromMinutes(3));
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            Assert.True(first.Terminate(TimeSpan.FromSeconds(30)), "the worker did not exit within Worker:ShutdownTimeout\n" + first.Output);
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(26), $"exit took {stopwatch.Elapsed}");
+            Assert.True(first.Output.Contains("handed back to the queue", StringComparison.Ordinal), first.Output);
+        }
+
+        Job handedBack;
+        List<Artifact> checkpoints;
+        await using (AppDbContext db = OpenDb())
+        {
+            handedBack = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId);
+            checkpoints = await db.Artifacts.AsNoTracking().Where(a => a.JobId == jobId && a.Kind == ArtifactKinds.Checkpoint).OrderBy(a => a.Epoch).ToListAsync();
+            int metrics = await db.EpochMetrics.CountAsync(m => db.Runs.Any(r => r.JobId == jobId && r.Id == m.RunId));
+            Assert.Equal(handedBack.Epoch, metrics);
+        }
+        Assert.True(handedBack.Epoch < epochs, "the job finished before SIGTERM; make it longer");
+        // Handed back: Queued, no lease, the epoch in flight recorded (a checkpoint for it), two checkpoints kept.
+        Assert.Equal(JobStatus.Queued, handedBack.Status);
+        Assert.Null(handedBack.LeaseOwner);
+        Assert.Equal(2, checkpoints.Count);
+        Assert.Equal(handedBack.Epoch, checkpoints[^1].Epoch);
+
+        // The newest checkpoint is damaged on disk: the next worker notices (sha256) and resumes from the one before.
+        string newest = Path.Combine(_dataDirectory, "artifacts", checkpoints[^1].Path);
+        byte[] bytes = await File.ReadAllBytesAsync(newest);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        await File.WriteAllBytesAsync(newest, bytes);
+
+        using ApiProcess second = await ApiProcess.StartAsync(settings);
+        using HttpClient client2 = second.CreateClient();
+        JsonElement job = await ApiClient.WaitForJobAsync(client2, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(4));
+        Assert.True(job.Status() == "Succeeded", $"{job}\n{second.Output}");
+        Assert.Contains("fails its sha256 check", second.Output);
+        Assert.Contains($"resuming after epoch {checkpoints[0].Epoch}", second.Output);
+        Guid runId = Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
+        JsonElement[] metricRows = (await client2.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}")).GetProperty("metrics").EnumerateArray().ToArray();
+        Assert.Equal(Enumerable.Range(1, epochs), metricRows.Select(m => m.GetProperty("epoch").GetInt32()));
     }
 
     private AppDbContext OpenDb() => _postgres is not null

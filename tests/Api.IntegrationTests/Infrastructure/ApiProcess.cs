@@ -97,6 +97,16 @@ public sealed class ApiProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>SIGTERM (what Kubernetes and Compose send), then waits for the process to exit; false if it did not in time.</summary>
+    public bool Terminate(TimeSpan timeout)
+    {
+        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+        return _process.WaitForExit(timeout);
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited)
