@@ -53,7 +53,8 @@ public interface IArtifactStore
 
 internal sealed class FileArtifactStore : IArtifactStore
 {
-    private const string StagingFolder = ".staging";
+    /// <summary>Folder under the root where files are written before <see cref="StagedFile.Commit"/> (see <see cref="StorageSweeper"/>).</summary>
+    internal const string StagingFolder = ".staging";
 
     public FileArtifactStore(string root)
     {
