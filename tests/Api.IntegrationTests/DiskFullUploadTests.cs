@@ -147,3 +147,55 @@ public sealed class DiskFullUploadTests(DiskFullApi api) : IClassFixture<DiskFul
         return form;
     }
 }
+
+/// <summary>Issue 11: an upload whose client goes away mid-body leaves no staged file.</summary>
+public sealed class UploadAbortTests(SqliteApi api) : IClassFixture<SqliteApi>
+{
+    [Fact]
+    public async Task Upload_ClientAbortsMidBody_LeavesNoStagedFile()
+    {
+        // Arrange: a body that sends 256 KiB of the images file, then fails.
+        HttpClient client = api.CreateClient();
+        var form = new MultipartFormDataContent { { new StringContent("aborted"), "name" } };
+        form.Add(new StreamContent(new FailingStream(256 * 1024)), "images", "images.idx");
+        string staging = Path.Combine(api.ArtifactRoot, ".staging");
+
+        // Act
+        await Assert.ThrowsAnyAsync<Exception>(() => client.PostAsync("/api/v1/datasets", form));
+
+        // Assert: the server side finishes after the client gave up; give it a moment.
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Directory.Exists(staging) && Directory.EnumerateFiles(staging).Any() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Empty(Directory.Exists(staging) ? Directory.EnumerateFiles(staging) : []);
+        Assert.Equal(0, await api.WithDbAsync(db => db.Datasets.CountAsync(d => d.Name == "aborted")));
+    }
+
+    private sealed class FailingStream(int bytes) : Stream
+    {
+        private int _sent;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _sent; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_sent >= bytes)
+            {
+                throw new IOException("client went away");
+            }
+            int n = Math.Min(count, bytes - _sent);
+            Array.Fill(buffer, (byte)7, offset, n);
+            _sent += n;
+            return n;
+        }
+    }
+}
