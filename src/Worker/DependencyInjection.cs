@@ -1,5 +1,6 @@
 using Hangfire;
 using Infrastructure;
+using Infrastructure.Artifacts;
 using Infrastructure.Jobs;
 using Infrastructure.Observability;
 using Infrastructure.Options;
@@ -18,8 +19,8 @@ namespace Worker;
 public static class DependencyInjection
 {
     /// <summary>
-    /// Registers the training worker: the TorchSharp engine, the <see cref="ITrainingJob"/> implementation
-    /// and a Hangfire server on the training queue with one worker thread per device.
+    /// Registers the training worker: the TorchSharp engine, the <see cref="ITrainingJob"/> implementation,
+    /// a Hangfire server on the training queue with one worker thread per device, and the storage sweeper.
     /// Call after <see cref="Infrastructure.DependencyInjection.AddInfrastructure"/>.
     /// </summary>
     public static IHostApplicationBuilder AddWorker(this IHostApplicationBuilder builder)
@@ -44,6 +45,9 @@ public static class DependencyInjection
         // hw.gpu.memory.* gauges on a CUDA worker; nothing on CPU.
         services.AddSingleton<GpuMemoryMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<GpuMemoryMetrics>());
+        // Abandoned staged files and orphaned artifact files (Storage:SweepInterval); every worker sweeps, safely at once.
+        services.AddSingleton<StorageSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageSweeper>());
         // Readiness of a worker (the standalone listener's /health/ready, or the Api's with the embedded worker).
         builder.AddServiceHealthChecks()
             .AddCheck<TorchDeviceHealthCheck>("torch-device", HealthStatus.Unhealthy, [HealthChecks.ReadyTag])

@@ -50,6 +50,35 @@ public sealed class StagedFileDiskFullTests
         }
     }
 
+    [Fact]
+    public void Commit_IntoNewNestedFolders_FlushesTheFoldersAndStoresTheFile()
+    {
+        // Arrange: Commit creates runs/x/variants/0.5 and fsyncs it and the parents of the folders it created.
+        string dir = Directory.CreateTempSubdirectory("tas-commit-").FullName;
+        try
+        {
+            var store = new FileArtifactStore(dir);
+            using StagedFile staged = store.Stage();
+            staged.Stream.Write([1, 2, 3]);
+
+            // Act
+            StoredFile stored = staged.Commit("runs/x/variants/0.5/model.bin");
+            DirectorySync.Flush(dir);
+
+            // Assert
+            Assert.Equal([1, 2, 3], File.ReadAllBytes(Path.Combine(dir, "runs/x/variants/0.5/model.bin")));
+            Assert.Equal(3, stored.SizeBytes);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Throws<IOException>(() => DirectorySync.Flush(Path.Combine(dir, "missing")));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static void Run(string command, string arguments)
     {
         using Process process = Process.Start(new ProcessStartInfo(command, arguments) { RedirectStandardError = true })!;

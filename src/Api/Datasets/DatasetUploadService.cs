@@ -102,7 +102,7 @@ public sealed class DatasetUploadService(
     /// <summary>
     /// One read from the multipart body. <see cref="MultipartReader"/> throws a plain <see cref="IOException"/> when the
     /// body ends before the closing boundary: that is the client's malformed request (400 naming <c>body</c>). Only
-    /// reads are wrapped, so a failing write to the staging area stays a 500; a body over Kestrel's size limit
+    /// reads are wrapped, so a failing write to the staging area stays a server error (507 on a full disk); a body over Kestrel's size limit
     /// (<see cref="BadHttpRequestException"/>, also an <see cref="IOException"/>) keeps its own status.
     /// </summary>
     private static async Task<T> ReadMultipartAsync<T>(Func<Task<T>> read)
@@ -621,9 +621,22 @@ public sealed class DatasetUpload : IDisposable
 
     public void Dispose()
     {
+        // Each file on its own: one that cannot be deleted must not keep the others.
+        List<Exception>? errors = null;
         foreach (StagedFile file in _raw.Values.Concat(_decoded))
         {
-            file.Dispose();
+            try
+            {
+                file.Dispose();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                (errors ??= []).Add(ex);
+            }
+        }
+        if (errors is not null)
+        {
+            throw new AggregateException("Some staged upload files could not be deleted (the storage sweeper removes them later).", errors);
         }
     }
 }

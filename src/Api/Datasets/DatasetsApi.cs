@@ -56,7 +56,8 @@ public static class DatasetsApi
             .Accepts<IFormFile>("multipart/form-data")
             .DisableAntiforgery()
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         group.MapGet("/{id:guid}", GetAsync).WithName("GetDataset").WithSummary("Get a dataset").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id:guid}/samples.png", GetSamplesAsync).WithName("GetDatasetSamples")
             .WithSummary("Sample thumbnails per class (PNG)")

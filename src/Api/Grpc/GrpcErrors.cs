@@ -11,7 +11,7 @@ namespace Api.Grpc;
 /// Throw helpers mapping failures to gRPC statuses the way <see cref="ErrorHandling.ProblemDetailsExceptionHandler"/>
 /// maps them to HTTP: validation → INVALID_ARGUMENT with a <c>google.rpc.BadRequest</c> listing every field,
 /// not found → NOT_FOUND, conflict → FAILED_PRECONDITION (ALREADY_EXISTS where a service says so),
-/// too large → RESOURCE_EXHAUSTED.
+/// too large or a full artifact store → RESOURCE_EXHAUSTED, an unreachable or busy database → UNAVAILABLE.
 /// </summary>
 internal static class GrpcErrors
 {
@@ -82,9 +82,28 @@ internal static class GrpcErrors
     [DoesNotReturn]
     public static void ThrowResourceExhausted(string message) => throw new RpcException(new global::Grpc.Core.Status(StatusCode.ResourceExhausted, message));
 
-    /// <summary>Rethrows a domain or request failure as its <see cref="RpcException"/>; returns for anything else.</summary>
+    /// <summary>Whether a request is a gRPC call (its content type is <c>application/grpc</c> or a subtype).</summary>
+    public static bool IsGrpcRequest(HttpContext http) =>
+        http.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+
+    /// <summary>
+    /// The status of an infrastructure failure: a full artifact store → RESOURCE_EXHAUSTED, an unreachable or busy database →
+    /// UNAVAILABLE (clients retry it); null for anything else.
+    /// </summary>
+    public static global::Grpc.Core.Status? ToStatus(Exception exception) =>
+        Infrastructure.Artifacts.StorageErrors.IsDiskFull(exception)
+            ? new(StatusCode.ResourceExhausted, ErrorHandling.ProblemDetailsExceptionHandler.DiskFullDetail)
+            : Infrastructure.Data.DatabaseErrors.IsTransient(exception)
+                ? new(StatusCode.Unavailable, ErrorHandling.ProblemDetailsExceptionHandler.DatabaseUnavailableDetail)
+                : null;
+
+    /// <summary>Rethrows a domain, request or infrastructure failure as its <see cref="RpcException"/>; returns for anything else.</summary>
     public static void ThrowIfMapped(Exception exception)
     {
+        if (ToStatus(exception) is { } status)
+        {
+            throw new RpcException(status);
+        }
         switch (exception)
         {
             case DomainValidationException v:

@@ -8,7 +8,8 @@ namespace Api.OpenApi;
 
 /// <summary>
 /// Adds to every operation: its request and response examples (<see cref="OpenApiExamples"/>), the 401 every
-/// keyed operation can answer (403 for admin operations), and examples on its documented error responses.
+/// keyed operation can answer (403 for admin operations), the 503 every operation answers while the database is down,
+/// and examples on its documented error responses.
 /// </summary>
 internal sealed class OpenApiConventionsFilter : IOperationFilter
 {
@@ -27,6 +28,18 @@ internal sealed class OpenApiConventionsFilter : IOperationFilter
         if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == ApiKeyClaims.AdminPolicy))
         {
             AddProblem(operation, "403", "The key is not an admin key.");
+        }
+
+        // Every operation reads the database (if only for the API key) and answers 503 while it is unreachable.
+        AddProblem(operation, "503", "The database is unreachable or busy; nothing was changed. Retry after the seconds in Retry-After.");
+        if (operation.Responses["503"] is OpenApiResponse unavailable)
+        {
+            unavailable.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            unavailable.Headers["Retry-After"] = new OpenApiHeader
+            {
+                Description = "Seconds to wait before retrying.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
+            };
         }
 
         if (name is not null && OpenApiExamples.Requests.TryGetValue(name, out JsonNode? request) && operation.RequestBody?.Content is { } requestContent)

@@ -162,6 +162,14 @@ internal static class OpenApiExamples
              "detail":"The fastest variant (rank fraction 0.0625) takes 0.004 ms on 'cpu-amd-epyc-2t' at batch 1; the budget is 0.001 ms.",
              "fastestLatencyMs":0.0041,"fastestRankFraction":0.0625,"measured":true}
             """)!,
+        ["503"] = JsonNode.Parse("""
+            {"type":"https://tools.ietf.org/html/rfc9110#section-15.6.4","title":"Service unavailable.","status":503,
+             "detail":"The database is unreachable or busy; nothing was changed. Retry in 5 seconds."}
+            """)!,
+        ["507"] = JsonNode.Parse("""
+            {"type":"https://tools.ietf.org/html/rfc4918#section-11.5","title":"Insufficient storage.","status":507,
+             "detail":"The server's artifact storage is full (no space left on device or quota exceeded); nothing of this request was kept. Retry once an operator has freed space on the volume behind Storage:ArtifactRoot."}
+            """)!,
         ["409"] = JsonNode.Parse("""
             {"type":"https://tools.ietf.org/html/rfc9110#section-15.5.10","title":"Conflict.","status":409,
              "detail":"This Idempotency-Key was already used with a different request body."}

@@ -53,7 +53,8 @@ public interface IArtifactStore
 
 internal sealed class FileArtifactStore : IArtifactStore
 {
-    private const string StagingFolder = ".staging";
+    /// <summary>Folder under the root where files are written before <see cref="StagedFile.Commit"/> (see <see cref="StorageSweeper"/>).</summary>
+    internal const string StagingFolder = ".staging";
 
     public FileArtifactStore(string root)
     {
@@ -136,26 +137,52 @@ public sealed class StagedFile : IDisposable
     /// <summary>Lower-case hex sha256 of the bytes written so far: what <see cref="Commit"/> reports if nothing more is written.</summary>
     public string CurrentSha256() => Convert.ToHexStringLower(_hash.GetCurrentHash());
 
-    /// <summary>Flushes the file and moves it to <paramref name="path"/> (relative); an existing file there is replaced.</summary>
+    /// <summary>
+    /// Flushes the file to disk and moves it to <paramref name="path"/> (relative); an existing file there is replaced.
+    /// The target folder (and any folder this created) is fsynced too, so the new name survives a power loss.
+    /// </summary>
     public StoredFile Commit(string path)
     {
         string target = _store.Resolve(path);
         _file.Flush(flushToDisk: true);
         long size = _file.Length;
         _file.Dispose();
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        string folder = Path.GetDirectoryName(target)!;
+        // Folders about to be created: each one's name lives in its parent, which must be flushed as well.
+        var created = new List<string>();
+        for (string? dir = folder; dir is not null && dir.Length > _store.Root.Length && !Directory.Exists(dir); dir = Path.GetDirectoryName(dir))
+        {
+            created.Add(dir);
+        }
+        Directory.CreateDirectory(folder);
         File.Move(TempPath, target, overwrite: true);
         _committed = true;
+        DirectorySync.Flush(folder);
+        foreach (string dir in created)
+        {
+            DirectorySync.Flush(Path.GetDirectoryName(dir)!);
+        }
         return new StoredFile(path, size, Convert.ToHexStringLower(_hash.GetHashAndReset()));
     }
 
+    /// <summary>Deletes the staged file unless committed. Never throws for the discarded bytes (e.g. their flush on a full disk).</summary>
     public void Dispose()
     {
-        _file.Dispose();
-        _hash.Dispose();
-        if (!_committed && File.Exists(TempPath))
+        try
         {
-            File.Delete(TempPath);
+            _file.Dispose();
+        }
+        catch (IOException) when (!_committed)
+        {
+            // Dispose flushes the stream's buffer; on a full disk that fails again, and those bytes are being thrown away.
+        }
+        finally
+        {
+            _hash.Dispose();
+            if (!_committed)
+            {
+                File.Delete(TempPath);
+            }
         }
     }
 

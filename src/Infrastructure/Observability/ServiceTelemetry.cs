@@ -56,6 +56,17 @@ public static class ServiceTelemetry
     public static readonly Histogram<double> SelectionDuration = Meter.CreateHistogram<double>(
         "tas.variant.selection.duration", "s", "Duration of a variant selection (pricing plus choice).");
 
+    /// <summary>Attribute on the sweep counters: <c>staged</c> (an abandoned staged file) or <c>orphan</c> (an artifact file without a row).</summary>
+    public const string SweepKindAttribute = "tas.storage.sweep.kind";
+
+    /// <summary>Files the storage sweeper deleted, by <see cref="SweepKindAttribute"/>.</summary>
+    public static readonly Counter<long> SweptFiles = Meter.CreateCounter<long>(
+        "tas.storage.sweep.files", "{file}", "Abandoned staged files and orphaned artifact files deleted by the storage sweeper.");
+
+    /// <summary>Bytes the storage sweeper freed, by <see cref="SweepKindAttribute"/>.</summary>
+    public static readonly Counter<long> SweptBytes = Meter.CreateCounter<long>(
+        "tas.storage.sweep.size", "By", "Bytes freed by the storage sweeper.");
+
     /// <summary>Bytes received in dataset uploads (including uploads later rejected).</summary>
     public static readonly Counter<long> UploadSize = Meter.CreateCounter<long>(
         "tas.dataset.upload.size", "By", "Bytes received in dataset uploads.");
