@@ -8,7 +8,7 @@ namespace Api.OpenApi;
 
 /// <summary>
 /// Adds to every operation: its request and response examples (<see cref="OpenApiExamples"/>), the 401 every
-/// keyed operation can answer (403 for admin operations), and examples on its documented error responses.
+/// keyed operation can answer (403 for operations that need a role), and examples on its documented error responses.
 /// </summary>
 internal sealed class OpenApiConventionsFilter : IOperationFilter
 {
@@ -24,9 +24,13 @@ internal sealed class OpenApiConventionsFilter : IOperationFilter
         {
             AddProblem(operation, "401", "No API key, or an unknown or revoked one (send it in the X-Api-Key header).");
         }
-        if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == ApiKeyClaims.AdminPolicy))
+        if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == ApiKeyClaims.ServiceAdminPolicy))
         {
-            AddProblem(operation, "403", "The key is not an admin key.");
+            AddProblem(operation, "403", "The key's role is not ServiceAdmin.");
+        }
+        else if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == ApiKeyClaims.TenantAdminPolicy))
+        {
+            AddProblem(operation, "403", "The key's role is Member (TenantAdmin or ServiceAdmin needed), or the operation needs a higher role than the key's.");
         }
 
         if (name is not null && OpenApiExamples.Requests.TryGetValue(name, out JsonNode? request) && operation.RequestBody?.Content is { } requestContent)
