@@ -46,8 +46,8 @@ public sealed class ApiKeyVerifier(IServiceScopeFactory scopes, IMemoryCache cac
     /// <summary>Incremented by every <see cref="Forget"/>; a lookup caches its result only if it is unchanged.</summary>
     private long _revocations;
 
-    /// <summary>Test seam: awaited between the database lookup and caching its result.</summary>
-    internal Func<Task>? AfterLookup { get; set; }
+    /// <summary>Test seam: awaited with the key's hash between the database lookup and caching its result.</summary>
+    internal Func<string, Task>? AfterLookup { get; set; }
 
     public async Task<ApiKeyIdentity?> VerifyAsync(string secret, CancellationToken cancellationToken)
     {
@@ -67,7 +67,7 @@ public sealed class ApiKeyVerifier(IServiceScopeFactory scopes, IMemoryCache cac
             select new ApiKeyIdentity(k.Id, k.Name, t.Id, t.Name, k.Role)).SingleOrDefaultAsync(cancellationToken);
         if (AfterLookup is { } hook)
         {
-            await hook();
+            await hook(hash);
         }
         lock (_gate)
         {
