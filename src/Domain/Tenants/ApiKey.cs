@@ -60,7 +60,9 @@ public sealed class ApiKey
 
 /// <summary>
 /// What a key may manage. Every key works with its own tenant's datasets, jobs, runs and devices; the roles
-/// add administration on top.
+/// add administration on top: <c>Member</c> manages nothing; <c>TenantAdmin</c> lists, creates (<c>Member</c> or
+/// <c>TenantAdmin</c>) and revokes the keys of its own tenant and lists the workers; <c>ServiceAdmin</c> also creates
+/// and lists tenants and manages every tenant's keys.
 /// </summary>
 public enum ApiKeyRole
 {
