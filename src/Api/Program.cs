@@ -28,7 +28,7 @@ if (args.Length > 0 && args[0] == "migrate")
 }
 if (args.Length > 0 && args[0] == "create-key")
 {
-    // Operators: `Api create-key --tenant NAME [--name KEYNAME] [--admin]` prints a new key once.
+    // Operators: `Api create-key --tenant NAME [--name KEYNAME] [--role ROLE]` prints a new key once.
     return await KeyCommand.RunAsync(app.Services, args[1..]);
 }
 if (args.Length > 0 && args[0] == OpenApiCommand.Name)

@@ -593,7 +593,7 @@ public sealed class TrainingClient : IDisposable
 
     /// <summary>
     /// Lists the live training workers, oldest first: host, devices, torch versions, slots, current jobs and last
-    /// heartbeat. Needs an admin key (<see cref="StatusCode.PermissionDenied"/> otherwise); a current job's
+    /// heartbeat. Needs a TenantAdmin or ServiceAdmin key (<see cref="StatusCode.PermissionDenied"/> otherwise); a current job's
     /// <see cref="WorkerJob.JobId"/> is set only for the caller's own tenant's jobs.
     /// </summary>
     public async Task<IReadOnlyList<WorkerInfo>> ListWorkersAsync(CancellationToken cancellationToken = default) =>

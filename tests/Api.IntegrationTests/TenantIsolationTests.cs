@@ -13,9 +13,10 @@ namespace Api.IntegrationTests;
 /// <summary>
 /// The authorisation matrix: for every REST endpoint and every gRPC method, a second tenant gets 404 /
 /// NOT_FOUND for the first tenant's resources (never 403: existence stays hidden), its lists never show
-/// them, admin-only operations (tenants, keys, workers) answer 403 / PERMISSION_DENIED to its non-admin key,
+/// them, operations that need a role (tenants, keys, workers) answer 403 / PERMISSION_DENIED to its member key,
 /// and a request without a key gets 401 / UNAUTHENTICATED. Both tests fail when an endpoint or a
-/// method is added without a case here.
+/// method is added without a case here. The role matrix then runs every tenant, key and worker operation as a
+/// service admin, a tenant admin of tenant A, a tenant admin of tenant B, a member of A and without a key.
 /// </summary>
 public abstract class TenantIsolationTests
 {
@@ -163,15 +164,16 @@ public abstract class TenantIsolationTests
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
             JsonElement me = await r.Content.ReadFromJsonAsync<JsonElement>();
             Assert.NotEqual(Domain.Tenants.Tenant.DefaultId, me.GetProperty("tenantId").GetGuid());
+            Assert.Equal("Member", me.GetProperty("role").GetString());
             Assert.False(me.GetProperty("isAdmin").GetBoolean());
         }),
-        // Tenant administration needs an admin key: B's key is refused whatever the target.
+        // Tenant administration needs a role: B's member key is refused whatever the target (the role matrix below has the rest).
         new("ListTenants", _ => Get("/api/v1/tenants"), Forbidden),
         new("CreateTenant", _ => PostJson("/api/v1/tenants", new { name = "sneaky" }), Forbidden),
         new("ListApiKeys", _ => Get($"/api/v1/tenants/{Domain.Tenants.Tenant.DefaultId}/keys"), Forbidden),
         new("CreateApiKey", _ => PostJson($"/api/v1/tenants/{Domain.Tenants.Tenant.DefaultId}/keys", new { name = "sneaky", isAdmin = true }), Forbidden),
         new("RevokeApiKey", _ => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/tenants/{Domain.Tenants.Tenant.DefaultId}/keys/{Guid.NewGuid()}"), Forbidden),
-        // The worker registry is fleet-wide operations data: admin keys only.
+        // The worker registry is fleet-wide operations data: tenant admins and service admins only.
         new("ListWorkers", _ => Get("/api/v1/workers"), Forbidden),
     ];
 
@@ -374,6 +376,146 @@ public abstract class TenantIsolationTests
         }
         Assert.True(failures.Count == 0, string.Join('\n', failures));
     }
+
+    /// <summary>Who calls in the role matrix, in the order of <see cref="RoleCase.Expected"/>.</summary>
+    private static readonly string[] s_callers = ["service admin", "tenant admin of A", "tenant admin of B", "member of A", "no key"];
+
+    /// <summary>Tenants A and B, and the keys of <see cref="s_callers"/> (the service admin is the bootstrap key; no key is null).</summary>
+    private sealed record RoleWorld(Guid A, Guid B, string?[] Keys);
+
+    private static async Task<RoleWorld> CreateRoleWorldAsync(HttpClient serviceAdmin)
+    {
+        Guid a = await NewTenantAsync(serviceAdmin, "roles-a");
+        Guid b = await NewTenantAsync(serviceAdmin, "roles-b");
+        return new RoleWorld(a, b,
+        [
+            ApiFactory.AdminKey,
+            (await NewKeyAsync(serviceAdmin, a, "TenantAdmin")).Key,
+            (await NewKeyAsync(serviceAdmin, b, "TenantAdmin")).Key,
+            (await NewKeyAsync(serviceAdmin, a, "Member")).Key,
+            null,
+        ]);
+    }
+
+    private static async Task<Guid> NewTenantAsync(HttpClient serviceAdmin, string prefix)
+    {
+        using HttpResponseMessage tenant = await serviceAdmin.PostAsJsonAsync("/api/v1/tenants", new { name = $"{prefix}-{Guid.NewGuid():N}"[..24] });
+        Assert.Equal(HttpStatusCode.Created, tenant.StatusCode);
+        return (await tenant.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    private static async Task<(string Key, Guid Id)> NewKeyAsync(HttpClient serviceAdmin, Guid tenant, string role)
+    {
+        using HttpResponseMessage key = await serviceAdmin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/keys", new { name = "roles", role });
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        JsonElement body = await key.Content.ReadFromJsonAsync<JsonElement>();
+        return (body.GetProperty("key").GetString()!, body.GetProperty("id").GetGuid());
+    }
+
+    /// <summary>
+    /// One operation in the role matrix: the request (built fresh for each caller, with the service admin's client for
+    /// set-up such as a key to revoke) and the status each caller of <see cref="s_callers"/> must get.
+    /// </summary>
+    private sealed record RoleCase(string Endpoint, string What, Func<RoleWorld, HttpClient, Task<HttpRequestMessage>> Request, int[] Expected);
+
+    private static Func<RoleWorld, HttpClient, Task<HttpRequestMessage>> Plain(Func<RoleWorld, HttpRequestMessage> request) =>
+        (w, _) => Task.FromResult(request(w));
+
+    private static Func<RoleWorld, HttpClient, Task<HttpRequestMessage>> RevokeFresh(Func<RoleWorld, Guid> tenant, string role) => async (w, serviceAdmin) =>
+        new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/tenants/{tenant(w)}/keys/{(await NewKeyAsync(serviceAdmin, tenant(w), role)).Id}");
+
+    private static readonly Guid s_default = Domain.Tenants.Tenant.DefaultId;
+
+    //                                          service admin, tenant admin A, tenant admin B, member A, no key
+    private static IReadOnlyList<RoleCase> RoleCases() =>
+    [
+        new("WhoAmI", "", Plain(_ => Get("/api/v1/me")), [200, 200, 200, 200, 401]),
+        new("ListTenants", "", Plain(_ => Get("/api/v1/tenants")), [200, 403, 403, 403, 401]),
+        new("CreateTenant", "", Plain(_ => PostJson("/api/v1/tenants", new { name = $"roles-new-{Guid.NewGuid():N}"[..24] })), [201, 403, 403, 403, 401]),
+        new("ListApiKeys", "of A", Plain(w => Get($"/api/v1/tenants/{w.A}/keys")), [200, 200, 404, 403, 401]),
+        new("ListApiKeys", "of default", Plain(_ => Get($"/api/v1/tenants/{s_default}/keys")), [200, 404, 404, 403, 401]),
+        new("CreateApiKey", "Member of A", Plain(w => PostJson($"/api/v1/tenants/{w.A}/keys", new { name = "m", role = "Member" })), [201, 201, 404, 403, 401]),
+        new("CreateApiKey", "TenantAdmin of A", Plain(w => PostJson($"/api/v1/tenants/{w.A}/keys", new { name = "t", role = "TenantAdmin" })), [201, 201, 404, 403, 401]),
+        new("CreateApiKey", "isAdmin (deprecated) of A", Plain(w => PostJson($"/api/v1/tenants/{w.A}/keys", new { name = "i", isAdmin = true })), [201, 201, 404, 403, 401]),
+        new("CreateApiKey", "ServiceAdmin of A", Plain(w => PostJson($"/api/v1/tenants/{w.A}/keys", new { name = "s", role = "ServiceAdmin" })), [201, 403, 404, 403, 401]),
+        new("CreateApiKey", "Member of default", Plain(_ => PostJson($"/api/v1/tenants/{s_default}/keys", new { name = "m", role = "Member" })), [201, 404, 404, 403, 401]),
+        new("CreateApiKey", "ServiceAdmin of default", Plain(_ => PostJson($"/api/v1/tenants/{s_default}/keys", new { name = "s", role = "ServiceAdmin" })), [201, 404, 404, 403, 401]),
+        new("RevokeApiKey", "a Member key of A", RevokeFresh(w => w.A, "Member"), [204, 204, 404, 403, 401]),
+        new("RevokeApiKey", "a TenantAdmin key of A", RevokeFresh(w => w.A, "TenantAdmin"), [204, 204, 404, 403, 401]),
+        new("RevokeApiKey", "a ServiceAdmin key of A", RevokeFresh(w => w.A, "ServiceAdmin"), [204, 403, 404, 403, 401]),
+        new("RevokeApiKey", "a Member key of default", RevokeFresh(_ => s_default, "Member"), [204, 404, 404, 403, 401]),
+        new("RevokeApiKey", "an unknown key of A", Plain(w => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/tenants/{w.A}/keys/{Guid.NewGuid()}")), [404, 404, 404, 403, 401]),
+        new("ListWorkers", "", Plain(_ => Get("/api/v1/workers")), [200, 200, 200, 403, 401]),
+    ];
+
+    /// <summary>The REST endpoints the role matrix must cover: the Tenants tag and every endpoint that needs a role.</summary>
+    internal static string[] RoleEndpoints(IServiceProvider services) =>
+        services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .Where(e => e.Metadata.OfType<Microsoft.AspNetCore.Http.Metadata.ITagsMetadata>().Any(t => t.Tags.Contains("Tenants"))
+                || e.Metadata.OfType<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Any(a => a.Policy is not null))
+            .Select(e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? e.RoutePattern.RawText!)
+            .Distinct().Order().ToArray();
+
+    internal static string[] RoleCaseNames() => RoleCases().Select(c => c.Endpoint).Distinct().Order().ToArray();
+
+    [Fact]
+    public async Task RoleMatrix_TenantAndKeyOperations_ServiceAdminTenantAdminsMemberNoKey()
+    {
+        HttpClient serviceAdmin = Target.Client(ApiFactory.AdminKey);
+        RoleWorld w = await CreateRoleWorldAsync(serviceAdmin);
+        var failures = new List<string>();
+        foreach (RoleCase c in RoleCases())
+        {
+            for (int caller = 0; caller < s_callers.Length; caller++)
+            {
+                using HttpRequestMessage request = await c.Request(w, serviceAdmin);
+                using HttpResponseMessage response = await Target.Client(w.Keys[caller]).SendAsync(request);
+                int expected = c.Expected[caller];
+                string body = await response.Content.ReadAsStringAsync();
+                if ((int)response.StatusCode != expected)
+                {
+                    failures.Add($"{c.Endpoint} {c.What} as {s_callers[caller]}: {(int)response.StatusCode}, expected {expected}: {body}");
+                }
+                else if (expected >= 400 && response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+                {
+                    failures.Add($"{c.Endpoint} {c.What} as {s_callers[caller]}: {expected} without problem+json");
+                }
+            }
+        }
+        // Nothing above made a key outside what each caller manages: the tenant admins' keys are all still of their tenants.
+        JsonElement[] keysOfB = (await serviceAdmin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{w.B}/keys")).EnumerateArray().ToArray();
+        Assert.Equal(["TenantAdmin"], keysOfB.Select(k => k.GetProperty("role").GetString()));
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    /// <summary>The gRPC operations that need a role (today the worker registry) and one any key may call, for every caller.</summary>
+    private static IReadOnlyList<(string Method, Func<CallInvoker, Task<object?>> Call, StatusCode?[] Expected)> GrpcRoleCases() =>
+    [
+        ("training.v1.WorkerService/ListWorkers", i => Unary(new V1.WorkerService.WorkerServiceClient(i).ListWorkersAsync(new V1.ListWorkersRequest())),
+            [null, null, null, StatusCode.PermissionDenied, StatusCode.Unauthenticated]),
+        ("training.v1.DatasetService/ListDatasets", i => Unary(new V1.DatasetService.DatasetServiceClient(i).ListDatasetsAsync(new V1.ListDatasetsRequest())),
+            [null, null, null, null, StatusCode.Unauthenticated]),
+    ];
+
+    [Fact]
+    public async Task GrpcRoleMatrix_ServiceAdminTenantAdminsMemberNoKey()
+    {
+        RoleWorld w = await CreateRoleWorldAsync(Target.Client(ApiFactory.AdminKey));
+        var failures = new List<string>();
+        foreach ((string method, Func<CallInvoker, Task<object?>> call, StatusCode?[] expected) in GrpcRoleCases())
+        {
+            for (int caller = 0; caller < s_callers.Length; caller++)
+            {
+                StatusCode? code = await CodeOfAsync(() => call(Target.Grpc(w.Keys[caller])));
+                if (code != expected[caller])
+                {
+                    failures.Add($"{method} as {s_callers[caller]}: {code?.ToString() ?? "OK"}, expected {expected[caller]?.ToString() ?? "OK"}");
+                }
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
 }
 
 /// <summary>A server for the matrix: HTTP clients and gRPC call invokers that send a given key (none when null).</summary>
@@ -405,6 +547,9 @@ public sealed class SqliteTenantIsolationTests(SqliteApi api) : TenantIsolationT
 
     [Fact]
     public void RestMatrix_CoversEveryEndpoint() => Assert.Equal(RestEndpoints(api.Services), RestCaseNames());
+
+    [Fact]
+    public void RoleMatrix_CoversEveryTenantKeyAndRoleEndpoint() => Assert.Equal(RoleEndpoints(api.Services), RoleCaseNames());
 
     [Fact]
     public void GrpcMatrix_CoversEveryMethod()

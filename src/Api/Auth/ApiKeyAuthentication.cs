@@ -16,41 +16,82 @@ public static class ApiKeyClaims
     public const string TenantId = "tenant_id";
     public const string TenantName = "tenant_name";
     public const string KeyId = "key_id";
-    public const string AdminRole = "admin";
-    public const string AdminPolicy = "Admin";
+
+    /// <summary>Tenant admins and service admins: the keys of their own tenant (service admins: of every tenant), and the workers.</summary>
+    public const string TenantAdminPolicy = "TenantAdmin";
+
+    /// <summary>Service admins only: tenants, every tenant's keys, the Hangfire dashboard.</summary>
+    public const string ServiceAdminPolicy = "ServiceAdmin";
 
     public static Guid? Tenant(this ClaimsPrincipal user) =>
         Guid.TryParse(user.FindFirstValue(TenantId), out Guid id) ? id : null;
+
+    /// <summary>The key's role, from its <see cref="ClaimTypes.Role"/> claim (one per key; none for members).</summary>
+    public static ApiKeyRole Role(this ClaimsPrincipal user) =>
+        Enum.TryParse(user.FindFirstValue(ClaimTypes.Role), out ApiKeyRole role) ? role : ApiKeyRole.Member;
 }
 
 /// <summary>A verified key: what a request may act as.</summary>
-public sealed record ApiKeyIdentity(Guid KeyId, string KeyName, Guid TenantId, string TenantName, bool IsAdmin);
+public sealed record ApiKeyIdentity(Guid KeyId, string KeyName, Guid TenantId, string TenantName, ApiKeyRole Role);
 
-/// <summary>Looks keys up by their hash, remembering verified ones for <see cref="AuthOptions.KeyCacheDuration"/>.</summary>
+/// <summary>
+/// Looks keys up by their hash, remembering verified ones for <see cref="AuthOptions.KeyCacheDuration"/>.
+/// A lookup that began before a revocation in this process is answered but not remembered, so a check racing
+/// the revocation cannot put the revoked key back into the cache.
+/// </summary>
 public sealed class ApiKeyVerifier(IServiceScopeFactory scopes, IMemoryCache cache, IOptions<AuthOptions> options)
 {
+    private readonly Lock _gate = new();
+
+    /// <summary>Incremented by every <see cref="Forget"/>; a lookup caches its result only if it is unchanged.</summary>
+    private long _revocations;
+
+    /// <summary>Test seam: awaited with the key's hash between the database lookup and caching its result.</summary>
+    internal Func<string, Task>? AfterLookup { get; set; }
+
     public async Task<ApiKeyIdentity?> VerifyAsync(string secret, CancellationToken cancellationToken)
     {
         string hash = ApiKey.HashOf(secret);
-        string cacheKey = "api-key:" + hash;
+        string cacheKey = CacheKey(hash);
         if (cache.TryGetValue(cacheKey, out ApiKeyIdentity? known))
         {
             return known;
         }
+        long revocations = Volatile.Read(ref _revocations);
         await using AsyncServiceScope scope = scopes.CreateAsyncScope();
         AppDbContext db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         ApiKeyIdentity? identity = await (
             from k in db.ApiKeys.AsNoTracking()
             join t in db.Tenants.AsNoTracking() on k.TenantId equals t.Id
             where k.Hash == hash && k.RevokedAt == null
-            select new ApiKeyIdentity(k.Id, k.Name, t.Id, t.Name, k.IsAdmin)).SingleOrDefaultAsync(cancellationToken);
-        // Unknown keys are remembered briefly too, so a flood of bad keys does not reach the database each time.
-        cache.Set(cacheKey, identity, identity is null ? TimeSpan.FromSeconds(2) : options.Value.KeyCacheDuration);
+            select new ApiKeyIdentity(k.Id, k.Name, t.Id, t.Name, k.Role)).SingleOrDefaultAsync(cancellationToken);
+        if (AfterLookup is { } hook)
+        {
+            await hook(hash);
+        }
+        lock (_gate)
+        {
+            // A revocation committed after this lookup began: what was read may be stale, so it is not remembered.
+            if (_revocations == revocations)
+            {
+                // Unknown keys are remembered briefly too, so a flood of bad keys does not reach the database each time.
+                cache.Set(cacheKey, identity, identity is null ? TimeSpan.FromSeconds(2) : options.Value.KeyCacheDuration);
+            }
+        }
         return identity;
     }
 
-    /// <summary>Forgets a key in this process (after revocation).</summary>
-    public void Forget(string hash) => cache.Remove("api-key:" + hash);
+    /// <summary>Forgets a key in this process; call it after the revocation is committed.</summary>
+    public void Forget(string hash)
+    {
+        lock (_gate)
+        {
+            _revocations++;
+            cache.Remove(CacheKey(hash));
+        }
+    }
+
+    private static string CacheKey(string hash) => "api-key:" + hash;
 }
 
 /// <summary>
@@ -85,9 +126,9 @@ internal sealed class ApiKeyAuthenticationHandler(
             new(ApiKeyClaims.TenantId, identity.TenantId.ToString()),
             new(ApiKeyClaims.TenantName, identity.TenantName),
         };
-        if (identity.IsAdmin)
+        if (identity.Role != ApiKeyRole.Member)
         {
-            claims.Add(new Claim(ClaimTypes.Role, ApiKeyClaims.AdminRole));
+            claims.Add(new Claim(ClaimTypes.Role, identity.Role.ToString()));
         }
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, ApiKeyClaims.Scheme));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, ApiKeyClaims.Scheme));
@@ -113,7 +154,7 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
-        const string detail = "This operation needs an admin key.";
+        const string detail = "This key's role does not allow this operation (see GET /api/v1/me for the key's role).";
         if (IsGrpc(Request))
         {
             return WriteGrpcStatusAsync(Response, 7, detail);

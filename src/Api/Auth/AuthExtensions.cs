@@ -20,23 +20,36 @@ internal static class AuthExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null);
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyClaims.Scheme).RequireAuthenticatedUser().Build())
-            .AddPolicy(ApiKeyClaims.AdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyClaims.Scheme).RequireRole(ApiKeyClaims.AdminRole));
+            .AddPolicy(ApiKeyClaims.TenantAdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyClaims.Scheme)
+                .RequireRole(nameof(ApiKeyRole.TenantAdmin), nameof(ApiKeyRole.ServiceAdmin)))
+            .AddPolicy(ApiKeyClaims.ServiceAdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyClaims.Scheme)
+                .RequireRole(nameof(ApiKeyRole.ServiceAdmin)));
         return builder;
     }
 
     /// <summary>
     /// Swagger UI and the OpenAPI document need a key outside Development (a browser is asked for it as a
-    /// Basic password); the Hangfire dashboard checks for an admin key itself.
+    /// Basic password); in Development they are open to loopback requests only, and other hosts get 404.
+    /// The Hangfire dashboard checks for a service-admin key itself.
     /// </summary>
     public static IApplicationBuilder UseBrowserPageProtection(this WebApplication app)
     {
         bool development = app.Environment.IsDevelopment();
         return app.Use(async (context, next) =>
         {
-            if (!development && context.Request.Path.StartsWithSegments("/swagger") && context.User.Identity?.IsAuthenticated != true)
+            if (context.Request.Path.StartsWithSegments("/swagger"))
             {
-                await context.ChallengeAsync(ApiKeyClaims.Scheme);
-                return;
+                if (development && !IsLoopback(context))
+                {
+                    // A Development host is not meant to be reachable from elsewhere: do not even show it has Swagger.
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                }
+                if (!development && context.User.Identity?.IsAuthenticated != true)
+                {
+                    await context.ChallengeAsync(ApiKeyClaims.Scheme);
+                    return;
+                }
             }
             if (context.Request.Path.StartsWithSegments("/hangfire") && context.User.Identity?.IsAuthenticated != true
                 && !(development && IsLoopback(context)))

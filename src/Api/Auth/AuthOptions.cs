@@ -6,14 +6,14 @@ public sealed class AuthOptions
     public const string SectionName = "Auth";
 
     /// <summary>
-    /// An admin key of the default tenant, given by the operator (<c>Auth__BootstrapKey</c>); at least 16
-    /// characters. It is stored hashed at start-up, so it keeps working for as long as it is configured.
+    /// A service-admin key of the default tenant, given by the operator (<c>Auth__BootstrapKey</c>); at least 16
+    /// characters. It is stored hashed at start-up; once revoked it stays revoked (configure a new one).
     /// </summary>
     public string? BootstrapKey { get; set; }
 
     /// <summary>
-    /// Without a bootstrap key and with no key in the database, create an admin key of the default tenant on
-    /// first start, print it and write it to <see cref="LocalKeyFile"/>. Default: on for the embedded
+    /// Without a bootstrap key and with no key in the database, create a service-admin key of the default tenant on
+    /// first start, show it once on stdout and write it to <see cref="LocalKeyFile"/>. Default: on for the embedded
     /// default (SQLite), off for PostgreSQL.
     /// </summary>
     public bool? CreateLocalKey { get; set; }

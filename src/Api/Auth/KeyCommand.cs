@@ -1,14 +1,29 @@
 namespace Api.Auth;
 
-/// <summary><c>Api create-key --tenant NAME [--name KEYNAME] [--admin]</c>: creates the tenant if needed and prints a new key.</summary>
+/// <summary>
+/// <c>Api create-key --tenant NAME [--name KEYNAME] [--role Member|TenantAdmin|ServiceAdmin]</c>: creates the tenant if
+/// needed and prints a new key. The older <c>--admin</c> means <c>ServiceAdmin</c> for the default tenant and
+/// <c>TenantAdmin</c> for any other, as the migration to roles mapped existing admin keys.
+/// </summary>
 internal static class KeyCommand
 {
     public static async Task<int> RunAsync(IServiceProvider services, string[] args)
     {
         string? tenantName = Option(args, "--tenant") ?? Tenant.DefaultName;
         string keyName = Option(args, "--name") ?? "cli";
-        bool admin = args.Contains("--admin");
         var rules = new Rules();
+        ApiKeyRole role = ApiKeyRole.Member;
+        if (Option(args, "--role") is { } roleName)
+        {
+            if (!Enum.TryParse(roleName, ignoreCase: true, out role) || !Enum.IsDefined(role))
+            {
+                rules.Add("--role", $"must be one of {string.Join(", ", Enum.GetNames<ApiKeyRole>())} (was '{roleName}').");
+            }
+        }
+        else if (args.Contains("--admin"))
+        {
+            role = tenantName == Tenant.DefaultName ? ApiKeyRole.ServiceAdmin : ApiKeyRole.TenantAdmin;
+        }
         Tenant.ValidateName(rules, "--tenant", tenantName);
         if (keyName.Length is 0 or > ApiKey.MaxNameLength)
         {
@@ -20,7 +35,7 @@ internal static class KeyCommand
             {
                 await Console.Error.WriteLineAsync($"{error.Field}: {error.Message}");
             }
-            await Console.Error.WriteLineAsync("usage: Api create-key --tenant NAME [--name KEYNAME] [--admin]");
+            await Console.Error.WriteLineAsync("usage: Api create-key --tenant NAME [--name KEYNAME] [--role Member|TenantAdmin|ServiceAdmin]");
             return 2;
         }
 
@@ -34,9 +49,9 @@ internal static class KeyCommand
             db.Tenants.Add(tenant);
         }
         string secret = ApiKey.NewSecret();
-        db.ApiKeys.Add(ApiKey.Create(tenant.Id, keyName, secret, admin, clock.GetUtcNow().UtcDateTime));
+        db.ApiKeys.Add(ApiKey.Create(tenant.Id, keyName, secret, role, clock.GetUtcNow().UtcDateTime));
         await db.SaveChangesAsync();
-        await Console.Error.WriteLineAsync($"Created {(admin ? "an admin" : "a")} key '{keyName}' of tenant '{tenant.Name}'. It is shown only now:");
+        await Console.Error.WriteLineAsync($"Created a {role} key '{keyName}' of tenant '{tenant.Name}'. It is shown only now:");
         Console.WriteLine(secret);
         return 0;
     }

@@ -109,13 +109,16 @@ internal static class ApiExtensions
         json.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
     }
 
-    /// <summary>An admin key (header, or Basic password from a browser); in Development also any loopback request.</summary>
+    /// <summary>
+    /// A service-admin key (header, or Basic password from a browser): the dashboard shows every tenant's jobs. In
+    /// Development also any loopback request.
+    /// </summary>
     private sealed class DashboardAuthorizationFilter(bool development) : IDashboardAuthorizationFilter
     {
         private readonly LocalRequestsOnlyAuthorizationFilter _local = new();
 
         public bool Authorize(DashboardContext context) =>
-            context.GetHttpContext().User.IsInRole(ApiKeyClaims.AdminRole) || (development && _local.Authorize(context));
+            context.GetHttpContext().User.IsInRole(nameof(ApiKeyRole.ServiceAdmin)) || (development && _local.Authorize(context));
     }
 
     public static WebApplication MapApi(this WebApplication app)

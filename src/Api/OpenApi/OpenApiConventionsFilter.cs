@@ -8,8 +8,8 @@ namespace Api.OpenApi;
 
 /// <summary>
 /// Adds to every operation: its request and response examples (<see cref="OpenApiExamples"/>), the 401 every
-/// keyed operation can answer (403 for admin operations), the 503 every operation answers while the database is down,
-/// and examples on its documented error responses.
+/// keyed operation can answer (403 for operations that need a role), the 503 every operation answers while the
+/// database is down, and examples on its documented error responses.
 /// </summary>
 internal sealed class OpenApiConventionsFilter : IOperationFilter
 {
@@ -25,9 +25,13 @@ internal sealed class OpenApiConventionsFilter : IOperationFilter
         {
             AddProblem(operation, "401", "No API key, or an unknown or revoked one (send it in the X-Api-Key header).");
         }
-        if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == ApiKeyClaims.AdminPolicy))
+        if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == ApiKeyClaims.ServiceAdminPolicy))
         {
-            AddProblem(operation, "403", "The key is not an admin key.");
+            AddProblem(operation, "403", "The key's role is not ServiceAdmin.");
+        }
+        else if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == ApiKeyClaims.TenantAdminPolicy))
+        {
+            AddProblem(operation, "403", "The key's role is Member (TenantAdmin or ServiceAdmin needed), or the operation needs a higher role than the key's.");
         }
 
         // Every operation reads the database (if only for the API key) and answers 503 while it is unreachable.

@@ -87,7 +87,7 @@ internal static class OpenApiExamples
         ["PostDeviceLatencies"] = Node(new PostLatenciesRequest(s_run, "onnxruntime-android", 4,
             [new LatencyMeasurementRequest(0.5, 1, 0.42, 0.51, 200), new LatencyMeasurementRequest(1, 1, 0.77, 0.9, 200)])),
         ["CreateTenant"] = Node(new CreateTenantRequest("vision-team")),
-        ["CreateApiKey"] = Node(new CreateApiKeyRequest("ci", IsAdmin: false)),
+        ["CreateApiKey"] = Node(new CreateApiKeyRequest("ci", ApiKeyRole.Member)),
     };
 
     /// <summary>Example bodies of each operation's success response (JSON responses only).</summary>
@@ -114,10 +114,10 @@ internal static class OpenApiExamples
         ["GetDevice"] = Node(s_device),
         ["CreateDevice"] = Node(s_device with { Measurements = 0 }),
         ["PostDeviceLatencies"] = Node(new PostLatenciesResponse("pixel-8", s_run, 2)),
-        ["WhoAmI"] = Node(new WhoAmIResponse(s_tenant, "vision-team", s_key, "ci", false)),
+        ["WhoAmI"] = Node(new WhoAmIResponse(s_tenant, "vision-team", s_key, "ci", ApiKeyRole.Member, false)),
         ["ListTenants"] = Node(new[] { new TenantResponse(s_tenant, "vision-team", s_at, 2) }),
         ["CreateTenant"] = Node(new TenantResponse(s_tenant, "vision-team", s_at, 0)),
-        ["ListApiKeys"] = Node(new[] { new ApiKeyResponse(s_key, s_tenant, "ci", "tsk_Ab12Cd34", false, s_at, null) }),
+        ["ListApiKeys"] = Node(new[] { new ApiKeyResponse(s_key, s_tenant, "ci", "tsk_Ab12Cd34", ApiKeyRole.Member, false, s_at, null) }),
         ["ListWorkers"] = Node(new[]
         {
             new WorkerResponse("worker-7f9c4b-x2kq:1:3d0a5e2c-9b1f-4c6e-8a7d-2f4b6c8e0a1d", "worker-7f9c4b-x2kq", ["cuda:0"], "0.107.0.0", "2.10.0.0", 1,
@@ -127,7 +127,7 @@ internal static class OpenApiExamples
             new WorkerResponse("worker-cpu-5d6e7f-q1rs:1:0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d", "worker-cpu-5d6e7f-q1rs", ["cpu"], "0.107.0.0", "2.10.0.0", 1,
                 WorkerDirectory.Idle, [], s_at.AddHours(-1), s_at.AddSeconds(9)),
         }),
-        ["CreateApiKey"] = Node(new CreatedApiKeyResponse(s_key, s_tenant, "ci", "tsk_Ab12Cd34", false, s_at, "tsk_Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56")),
+        ["CreateApiKey"] = Node(new CreatedApiKeyResponse(s_key, s_tenant, "ci", "tsk_Ab12Cd34", ApiKeyRole.Member, false, s_at, "tsk_Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56")),
     };
 
     /// <summary>Examples of the error bodies, by status code.</summary>
@@ -144,7 +144,7 @@ internal static class OpenApiExamples
             """)!,
         ["403"] = JsonNode.Parse("""
             {"type":"https://tools.ietf.org/html/rfc9110#section-15.5.4","title":"Forbidden.","status":403,
-             "detail":"This operation needs an admin key."}
+             "detail":"This key's role does not allow this operation (see GET /api/v1/me for the key's role)."}
             """)!,
         ["404"] = JsonNode.Parse("""
             {"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Run not found.","status":404,

@@ -13,8 +13,11 @@ internal sealed class TagDescriptionsDocumentFilter : IDocumentFilter
         ("Runs", "A job's trainings: per-epoch metrics, the shipped model and the accuracy-versus-rank curve."),
         ("Variants", "The network cut at each rank fraction, exported as ONNX and TorchSharp weights, timed per device; pick the best one within a latency budget."),
         ("Devices", "Built-in host profiles (the workers' own measurements) and your tenant's devices with latencies you timed there."),
-        ("Tenants", "Who a key belongs to; tenants and their API keys (admin keys only)."),
-        ("Workers", "The training workers, what they run and when they were last seen (admin keys only)."),
+        ("Tenants", "Who a key belongs to; tenants and their API keys. Every key has a role: `Member` keys manage nothing, "
+            + "`TenantAdmin` keys list, create (`Member` or `TenantAdmin`) and revoke the keys of their own tenant, `ServiceAdmin` "
+            + "keys (the bootstrap key) also create and list tenants and manage every tenant's keys. A tenant admin asking about "
+            + "another tenant gets 404."),
+        ("Workers", "The training workers, what they run and when they were last seen (TenantAdmin and ServiceAdmin keys)."),
     ];
 
     public void Apply(OpenApiDocument swaggerDoc, DocumentFilterContext context)

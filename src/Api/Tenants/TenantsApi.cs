@@ -20,12 +20,16 @@ public sealed record CreateTenantRequest([property: StringLength(Tenant.MaxNameL
 /// <param name="TenantId">The tenant it acts for.</param>
 /// <param name="Name">What it is for, e.g. <c>ci</c>.</param>
 /// <param name="Prefix">The first characters of the secret, to recognise it.</param>
-/// <param name="IsAdmin">Whether it may manage tenants, keys and see workers.</param>
+/// <param name="Role">What it may manage: <c>Member</c> nothing, <c>TenantAdmin</c> its own tenant's keys, <c>ServiceAdmin</c> tenants and every tenant's keys.</param>
+/// <param name="IsAdmin">Deprecated, use <c>role</c>: true for <c>TenantAdmin</c> and <c>ServiceAdmin</c>.</param>
 /// <param name="CreatedAt">When it was created (UTC).</param>
 /// <param name="RevokedAt">When it was revoked (UTC); absent while it is valid.</param>
-public sealed record ApiKeyResponse(Guid Id, Guid TenantId, string Name, string Prefix, bool IsAdmin, DateTime CreatedAt, DateTime? RevokedAt)
+public sealed record ApiKeyResponse(
+    Guid Id, Guid TenantId, string Name, string Prefix, ApiKeyRole Role, [property: Obsolete("Use Role.")] bool IsAdmin, DateTime CreatedAt,
+    DateTime? RevokedAt)
 {
-    public static ApiKeyResponse From(ApiKey k) => new(k.Id, k.TenantId, k.Name, k.Prefix, k.IsAdmin, k.CreatedAt, k.RevokedAt);
+    public static ApiKeyResponse From(ApiKey k) =>
+        new(k.Id, k.TenantId, k.Name, k.Prefix, k.Role, k.Role != ApiKeyRole.Member, k.CreatedAt, k.RevokedAt);
 }
 
 /// <summary>A new key: <see cref="Key"/> is shown only in this response; the service keeps its hash.</summary>
@@ -33,50 +37,68 @@ public sealed record ApiKeyResponse(Guid Id, Guid TenantId, string Name, string 
 /// <param name="TenantId">The tenant it acts for.</param>
 /// <param name="Name">What it is for.</param>
 /// <param name="Prefix">The first characters of the secret.</param>
-/// <param name="IsAdmin">Whether it is an admin key.</param>
+/// <param name="Role">What it may manage (see <c>ApiKeyResponse.role</c>).</param>
+/// <param name="IsAdmin">Deprecated, use <c>role</c>: true for <c>TenantAdmin</c> and <c>ServiceAdmin</c>.</param>
 /// <param name="CreatedAt">When it was created (UTC).</param>
 /// <param name="Key">The secret to send in <c>X-Api-Key</c>; shown only now.</param>
-public sealed record CreatedApiKeyResponse(Guid Id, Guid TenantId, string Name, string Prefix, bool IsAdmin, DateTime CreatedAt, string Key);
+public sealed record CreatedApiKeyResponse(
+    Guid Id, Guid TenantId, string Name, string Prefix, ApiKeyRole Role, [property: Obsolete("Use Role.")] bool IsAdmin, DateTime CreatedAt, string Key);
 
 /// <summary>A key to create.</summary>
 /// <param name="Name">Required: what the key is for, 1..100 characters.</param>
-/// <param name="IsAdmin">Make it an admin key (default false).</param>
-public sealed record CreateApiKeyRequest([property: StringLength(ApiKey.MaxNameLength, MinimumLength = 1)] string? Name, bool IsAdmin = false);
+/// <param name="Role">
+/// Default <c>Member</c>. A tenant admin may create <c>Member</c> and <c>TenantAdmin</c> keys of its own tenant; only a
+/// service admin creates <c>ServiceAdmin</c> keys (others get 403).
+/// </param>
+/// <param name="IsAdmin">Deprecated, use <c>role</c>: <c>true</c> without a role means <c>TenantAdmin</c>; it must agree with <c>role</c> when both are sent.</param>
+public sealed record CreateApiKeyRequest(
+    [property: StringLength(ApiKey.MaxNameLength, MinimumLength = 1)] string? Name,
+    ApiKeyRole? Role = null,
+    [property: Obsolete("Use Role.")] bool? IsAdmin = null);
 
 /// <summary>The tenant and key a request authenticates as.</summary>
 /// <param name="TenantId">The tenant's id.</param>
 /// <param name="TenantName">The tenant's name.</param>
 /// <param name="KeyId">The key's id.</param>
 /// <param name="KeyName">The key's name.</param>
-/// <param name="IsAdmin">Whether it is an admin key.</param>
-public sealed record WhoAmIResponse(Guid TenantId, string TenantName, Guid KeyId, string KeyName, bool IsAdmin);
+/// <param name="Role">The key's role.</param>
+/// <param name="IsAdmin">Deprecated, use <c>role</c>: true for <c>TenantAdmin</c> and <c>ServiceAdmin</c>.</param>
+public sealed record WhoAmIResponse(
+    Guid TenantId, string TenantName, Guid KeyId, string KeyName, ApiKeyRole Role, [property: Obsolete("Use Role.")] bool IsAdmin);
 
-/// <summary>Tenants and API keys (admin keys only), and <c>GET /me</c> for any key.</summary>
+/// <summary>
+/// Tenants (service admins) and API keys (service admins: of any tenant; tenant admins: of their own tenant), and
+/// <c>GET /me</c> for any key. A tenant admin asking about another tenant gets 404, as for any other tenant's resource.
+/// </summary>
 public static class TenantsApi
 {
     public static RouteGroupBuilder MapTenantsApi(this RouteGroupBuilder api)
     {
-        api.MapGet("/me", WhoAmI).WithTags("Tenants").WithName("WhoAmI").WithSummary("The tenant and key this request authenticates as");
+        api.MapGet("/me", WhoAmI).WithTags("Tenants").WithName("WhoAmI").WithSummary("The tenant, key and role this request authenticates as");
 
-        RouteGroupBuilder group = api.MapGroup("/tenants").WithTags("Tenants").RequireAuthorization(ApiKeyClaims.AdminPolicy)
-            .ProducesProblem(StatusCodes.Status403Forbidden);
-        group.MapGet("/", ListAsync).WithName("ListTenants").WithSummary("List tenants (admin)");
-        group.MapPost("/", CreateAsync).WithName("CreateTenant").WithSummary("Create a tenant (admin)")
+        RouteGroupBuilder group = api.MapGroup("/tenants").WithTags("Tenants").ProducesProblem(StatusCodes.Status403Forbidden);
+        group.MapGet("/", ListAsync).WithName("ListTenants").WithSummary("List tenants (service admin)")
+            .RequireAuthorization(ApiKeyClaims.ServiceAdminPolicy);
+        group.MapPost("/", CreateAsync).WithName("CreateTenant").WithSummary("Create a tenant (service admin)")
+            .RequireAuthorization(ApiKeyClaims.ServiceAdminPolicy)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/{id:guid}/keys", ListKeysAsync).WithName("ListApiKeys")
-            .WithSummary("List a tenant's API keys, without their secrets (admin)").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("List a tenant's API keys, without their secrets (service admin, or tenant admin of that tenant)")
+            .RequireAuthorization(ApiKeyClaims.TenantAdminPolicy).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id:guid}/keys", CreateKeyAsync).WithName("CreateApiKey")
-            .WithSummary("Create an API key for a tenant (admin); the key is shown once, in this response")
+            .WithSummary("Create an API key for a tenant (service admin, or tenant admin of that tenant); the key is shown once, in this response")
+            .RequireAuthorization(ApiKeyClaims.TenantAdminPolicy)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{id:guid}/keys/{keyId:guid}", RevokeKeyAsync).WithName("RevokeApiKey")
-            .WithSummary("Revoke an API key (admin); other Api replicas stop accepting it within Auth:KeyCacheDuration")
+            .WithSummary("Revoke an API key (service admin, or tenant admin of that tenant); other Api replicas stop accepting it within Auth:KeyCacheDuration")
+            .RequireAuthorization(ApiKeyClaims.TenantAdminPolicy)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 
     public static Ok<WhoAmIResponse> WhoAmI(ClaimsPrincipal user) => TypedResults.Ok(new WhoAmIResponse(
         user.Tenant()!.Value, user.FindFirstValue(ApiKeyClaims.TenantName)!, Guid.Parse(user.FindFirstValue(ApiKeyClaims.KeyId)!),
-        user.Identity!.Name!, user.IsInRole(ApiKeyClaims.AdminRole)));
+        user.Identity!.Name!, user.Role(), user.Role() != ApiKeyRole.Member));
 
     public static async Task<Ok<List<TenantResponse>>> ListAsync(AppDbContext db, CancellationToken cancellationToken) =>
         TypedResults.Ok(await db.Tenants.AsNoTracking().OrderBy(t => t.Name)
@@ -106,16 +128,16 @@ public static class TenantsApi
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}/keys", new TenantResponse(tenant.Id, tenant.Name, tenant.CreatedAt, 0));
     }
 
-    public static async Task<Ok<List<ApiKeyResponse>>> ListKeysAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)
+    public static async Task<Ok<List<ApiKeyResponse>>> ListKeysAsync(Guid id, ClaimsPrincipal user, AppDbContext db, CancellationToken cancellationToken)
     {
-        await RequireTenantAsync(db, id, cancellationToken);
+        await RequireManagedTenantAsync(user, db, id, cancellationToken);
         List<ApiKey> keys = await db.ApiKeys.AsNoTracking().Where(k => k.TenantId == id).OrderBy(k => k.CreatedAt).ThenBy(k => k.Id)
             .ToListAsync(cancellationToken);
         return TypedResults.Ok(keys.Select(ApiKeyResponse.From).ToList());
     }
 
-    public static async Task<Created<CreatedApiKeyResponse>> CreateKeyAsync(
-        Guid id, CreateApiKeyRequest request, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<Created<CreatedApiKeyResponse>, ProblemHttpResult>> CreateKeyAsync(
+        Guid id, CreateApiKeyRequest request, ClaimsPrincipal user, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var rules = new Rules();
         if (string.IsNullOrWhiteSpace(request.Name))
@@ -126,24 +148,41 @@ public static class TenantsApi
         {
             rules.Add("name", $"must be at most {ApiKey.MaxNameLength} characters.");
         }
+#pragma warning disable CS0618 // IsAdmin: the deprecated alias of Role, still accepted.
+        bool? isAdmin = request.IsAdmin;
+#pragma warning restore CS0618
+        if (request.Role is { } asked && isAdmin is { } legacy && legacy != (asked != ApiKeyRole.Member))
+        {
+            rules.Add("isAdmin", $"contradicts role '{asked}'; isAdmin is deprecated, send only role.");
+        }
         rules.ThrowIfInvalid();
-        await RequireTenantAsync(db, id, cancellationToken);
+        await RequireManagedTenantAsync(user, db, id, cancellationToken);
+        ApiKeyRole role = request.Role ?? (isAdmin == true ? ApiKeyRole.TenantAdmin : ApiKeyRole.Member);
+        if (role > user.Role())
+        {
+            return Forbidden($"A {user.Role()} key cannot create a {role} key.");
+        }
         string secret = ApiKey.NewSecret();
-        ApiKey key = ApiKey.Create(id, request.Name!.Trim(), secret, request.IsAdmin, clock.GetUtcNow().UtcDateTime);
+        ApiKey key = ApiKey.Create(id, request.Name!.Trim(), secret, role, clock.GetUtcNow().UtcDateTime);
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Created($"/api/v1/tenants/{id}/keys",
-            new CreatedApiKeyResponse(key.Id, key.TenantId, key.Name, key.Prefix, key.IsAdmin, key.CreatedAt, secret));
+            new CreatedApiKeyResponse(key.Id, key.TenantId, key.Name, key.Prefix, key.Role, key.Role != ApiKeyRole.Member, key.CreatedAt, secret));
     }
 
-    public static async Task<NoContent> RevokeKeyAsync(
+    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeKeyAsync(
         Guid id, Guid keyId, ClaimsPrincipal user, AppDbContext db, ApiKeyVerifier verifier, TimeProvider clock, CancellationToken cancellationToken)
     {
+        await RequireManagedTenantAsync(user, db, id, cancellationToken);
         ApiKey key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId && k.TenantId == id, cancellationToken)
             ?? throw new NotFoundException("API key", keyId);
         if (user.FindFirstValue(ApiKeyClaims.KeyId) == keyId.ToString())
         {
             throw new ConflictException("A key cannot revoke itself; use another admin key.");
+        }
+        if (key.Role > user.Role())
+        {
+            return Forbidden($"A {user.Role()} key cannot revoke a {key.Role} key.");
         }
         if (key.RevokedAt is null)
         {
@@ -153,6 +192,22 @@ public static class TenantsApi
         verifier.Forget(key.Hash);
         return TypedResults.NoContent();
     }
+
+    /// <summary>
+    /// The tenant must exist and the caller must manage it: a service admin manages every tenant, a tenant admin only
+    /// its own (another tenant answers 404, as every other tenant's resource does).
+    /// </summary>
+    private static async Task RequireManagedTenantAsync(ClaimsPrincipal user, AppDbContext db, Guid id, CancellationToken cancellationToken)
+    {
+        if (user.Role() != ApiKeyRole.ServiceAdmin && user.Tenant() != id)
+        {
+            throw new NotFoundException("Tenant", id);
+        }
+        await RequireTenantAsync(db, id, cancellationToken);
+    }
+
+    private static ProblemHttpResult Forbidden(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden.", detail: detail);
 
     private static async Task RequireTenantAsync(AppDbContext db, Guid id, CancellationToken cancellationToken)
     {

@@ -28,8 +28,8 @@ public sealed class ApiKey
     /// <summary>The first characters of the key, enough to recognise it in a list.</summary>
     public required string Prefix { get; set; }
 
-    /// <summary>Admin keys also manage tenants and keys.</summary>
-    public bool IsAdmin { get; set; }
+    /// <summary>What the key may manage besides its tenant's own data; see <see cref="ApiKeyRole"/>.</summary>
+    public ApiKeyRole Role { get; set; }
 
     public DateTime CreatedAt { get; set; }
 
@@ -38,14 +38,14 @@ public sealed class ApiKey
     public bool IsRevoked => RevokedAt is not null;
 
     /// <summary>The stored form of <paramref name="secret"/>: its hash and prefix, never the secret itself.</summary>
-    public static ApiKey Create(Guid tenantId, string name, string secret, bool isAdmin, DateTime createdAt) => new()
+    public static ApiKey Create(Guid tenantId, string name, string secret, ApiKeyRole role, DateTime createdAt) => new()
     {
         Id = Guid.CreateVersion7(),
         TenantId = tenantId,
         Name = name,
         Hash = HashOf(secret),
         Prefix = PrefixOf(secret),
-        IsAdmin = isAdmin,
+        Role = role,
         CreatedAt = createdAt,
     };
 
@@ -56,4 +56,22 @@ public sealed class ApiKey
     public static string HashOf(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 
     public static string PrefixOf(string secret) => secret.Length <= 12 ? secret[..Math.Min(4, secret.Length)] : secret[..12];
+}
+
+/// <summary>
+/// What a key may manage. Every key works with its own tenant's datasets, jobs, runs and devices; the roles
+/// add administration on top: <c>Member</c> manages nothing; <c>TenantAdmin</c> lists, creates (<c>Member</c> or
+/// <c>TenantAdmin</c>) and revokes the keys of its own tenant and lists the workers; <c>ServiceAdmin</c> also creates
+/// and lists tenants and manages every tenant's keys.
+/// </summary>
+public enum ApiKeyRole
+{
+    /// <summary>Its tenant's data only; manages nothing.</summary>
+    Member = 0,
+
+    /// <summary>Also lists, creates (member or tenant-admin) and revokes the keys of its own tenant.</summary>
+    TenantAdmin = 1,
+
+    /// <summary>Also creates and lists tenants and manages the keys of every tenant (the bootstrap key).</summary>
+    ServiceAdmin = 2,
 }

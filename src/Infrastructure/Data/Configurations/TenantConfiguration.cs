@@ -29,6 +29,7 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         builder.Property(k => k.Name).HasMaxLength(ApiKey.MaxNameLength).IsRequired();
         builder.Property(k => k.Hash).HasMaxLength(64).IsRequired();
         builder.Property(k => k.Prefix).HasMaxLength(16).IsRequired();
+        builder.Property(k => k.Role).HasConversion<string>().HasMaxLength(16);
         builder.Ignore(k => k.IsRevoked);
         builder.HasIndex(k => k.Hash).IsUnique();
         builder.HasIndex(k => k.TenantId);
