@@ -25,7 +25,7 @@ internal sealed class ReconcilerService(IServiceScopeFactory scopes, IOptions<Wo
                         result.LapsedRequeued, result.LapsedCancelled, result.Reenqueued, result.CancelsCompleted);
                 }
             }
-            catch (Exception ex) when (TransientFailures.IsTransient(ex))
+            catch (Exception ex) when (DatabaseErrors.IsTransient(ex))
             {
                 logger.LogWarning("Reconciler: database unavailable ({Error}); next pass in {Interval}.", ex.Message, options.Value.ReconcileInterval);
             }

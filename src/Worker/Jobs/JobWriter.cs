@@ -17,7 +17,7 @@ public sealed class JobWriter(AppDbContext db, JobLease lease, WorkerOptions opt
     /// retrying transient database failures for up to <see cref="WorkerOptions.DatabaseOutageTimeout"/>.
     /// </summary>
     public void Write(Action<AppDbContext> unit, CancellationToken cancellationToken = default) =>
-        TransientFailures.Retry(
+        DatabaseErrors.Retry(
             () =>
             {
                 db.ChangeTracker.Clear();

@@ -129,7 +129,7 @@ public sealed class TrainingJob(
             TryFinish(writer, runId, JobStatus.Failed, RunStatus.Failed, ex.Message);
             logger.LogWarning(ex, "Job {JobId} failed on its input.", job.Id);
         }
-        catch (Exception ex) when (TransientFailures.IsTransient(ex))
+        catch (Exception ex) when (DatabaseErrors.IsTransient(ex))
         {
             // The database stayed away longer than Worker:DatabaseOutageTimeout. Nothing can be written; the lease
             // lapses and recovery re-queues the job, which resumes from its last checkpoint on disk.
@@ -290,7 +290,7 @@ public sealed class TrainingJob(
         {
             return db.Jobs.AsNoTracking().Where(j => j.Id == jobId).Select(j => j.CancelRequested).FirstOrDefault();
         }
-        catch (Exception ex) when (TransientFailures.IsTransient(ex))
+        catch (Exception ex) when (DatabaseErrors.IsTransient(ex))
         {
             return false;
         }
@@ -435,7 +435,7 @@ public sealed class TrainingJob(
         {
             Finish(writer, runId == Guid.Empty ? null : runId, status, runStatus, error);
         }
-        catch (Exception ex) when (ex is LeaseLostException || TransientFailures.IsTransient(ex))
+        catch (Exception ex) when (ex is LeaseLostException || DatabaseErrors.IsTransient(ex))
         {
             logger.LogWarning(ex, "Job {JobId}: could not record {Status}; recovery will settle the job.", writer.Lease.JobId, status);
         }
@@ -448,7 +448,7 @@ public sealed class TrainingJob(
             using IServiceScope scope = scopes.CreateScope();
             JobLeases.Release(scope.ServiceProvider.GetRequiredService<AppDbContext>(), writer.Lease, note);
         }
-        catch (Exception ex) when (TransientFailures.IsTransient(ex))
+        catch (Exception ex) when (DatabaseErrors.IsTransient(ex))
         {
             logger.LogWarning(ex, "Job {JobId}: could not hand the job back; its lease lapses and recovery re-queues it.", writer.Lease.JobId);
         }
