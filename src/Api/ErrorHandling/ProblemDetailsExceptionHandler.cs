@@ -9,7 +9,7 @@ namespace Api.ErrorHandling;
 /// an unreachable or busy database → 503 with Retry-After. Anything else is a 500. A gRPC request that fails before its
 /// service runs (the API key lookup) gets the gRPC status instead (<see cref="Grpc.GrpcErrors.ToStatus"/>).
 /// </summary>
-internal sealed class ProblemDetailsExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal sealed class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
 {
     public const string DiskFullTitle = "Insufficient storage.";
 
@@ -34,8 +34,14 @@ internal sealed class ProblemDetailsExceptionHandler(IProblemDetailsService prob
             http.Response.Headers["grpc-message"] = Uri.EscapeDataString(status.Detail);
             return true;
         }
+        if (exception is Jobs.ServiceBusyException)
+        {
+            http.Response.Headers.RetryAfter = Infrastructure.Data.DatabaseErrors.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         if (Infrastructure.Data.DatabaseErrors.IsTransient(exception))
         {
+            logger.LogWarning("{Method} {Path}: database unavailable, answering 503 ({Error}: {Message}).",
+                http.Request.Method, http.Request.Path, exception.GetBaseException().GetType().Name, exception.GetBaseException().Message);
             http.Response.Headers.RetryAfter = Infrastructure.Data.DatabaseErrors.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         ProblemDetails? problem = exception switch
@@ -44,6 +50,7 @@ internal sealed class ProblemDetailsExceptionHandler(IProblemDetailsService prob
                 new ProblemDetails { Status = StatusCodes.Status507InsufficientStorage, Title = DiskFullTitle, Detail = DiskFullDetail },
             _ when Infrastructure.Data.DatabaseErrors.IsTransient(exception) =>
                 new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = DatabaseUnavailableTitle, Detail = DatabaseUnavailableDetail },
+            Jobs.ServiceBusyException busy => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Service busy.", Detail = busy.Message },
             DomainValidationException v => ToValidationProblem(v.Errors),
             NotFoundException n => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = $"{n.Resource} not found.", Detail = n.Message },
             ConflictException c => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict.", Detail = c.Message },

@@ -28,6 +28,15 @@ public sealed class ApiOptions
     /// <summary>Allow actions (retry, delete) on the Hangfire dashboard; it is read-only otherwise.</summary>
     public bool DashboardWritable { get; set; }
 
+    /// <summary>
+    /// Job submissions (REST and gRPC) processed at once per Api process; more wait in line. Keep it below the
+    /// database connection pool size (Npgsql's <c>Maximum Pool Size</c>, 100 by default).
+    /// </summary>
+    public int MaxConcurrentSubmissions { get; set; } = 16;
+
+    /// <summary>How long a submission waits for a slot (<see cref="MaxConcurrentSubmissions"/>) before it is answered 503.</summary>
+    public TimeSpan SubmissionQueueTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
 }
 
 internal static class ApiExtensions
@@ -90,6 +99,7 @@ internal static class ApiExtensions
         services.AddScoped<DatasetUploadService>();
         services.AddDatasetLimits();
         services.AddScoped<JobService>();
+        services.AddSingleton<SubmissionGate>();
         services.AddScoped<VariantCatalog>();
         services.AddMemoryCache();
         services.AddSingleton<VariantPriceCache>();

@@ -95,7 +95,9 @@ internal static class GrpcErrors
             ? new(StatusCode.ResourceExhausted, ErrorHandling.ProblemDetailsExceptionHandler.DiskFullDetail)
             : Infrastructure.Data.DatabaseErrors.IsTransient(exception)
                 ? new(StatusCode.Unavailable, ErrorHandling.ProblemDetailsExceptionHandler.DatabaseUnavailableDetail)
-                : null;
+                : exception is Jobs.ServiceBusyException busy
+                    ? new(StatusCode.Unavailable, busy.Message)
+                    : null;
 
     /// <summary>Rethrows a domain, request or infrastructure failure as its <see cref="RpcException"/>; returns for anything else.</summary>
     public static void ThrowIfMapped(Exception exception)

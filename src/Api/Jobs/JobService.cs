@@ -6,7 +6,7 @@ using Infrastructure.Jobs;
 namespace Api.Jobs;
 
 /// <summary>Submits, reads and cancels jobs. Validation covers the whole spec against its dataset.</summary>
-public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvider clock, CurrentTenant tenant, ILogger<JobService> logger)
+public sealed class JobService(AppDbContext db, ITrainingQueue queue, SubmissionGate gate, TimeProvider clock, CurrentTenant tenant, ILogger<JobService> logger)
 {
     public const int MaxIdempotencyKeyLength = 200;
 
@@ -18,6 +18,7 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, TimeProvid
             throw new DomainValidationException("Idempotency-Key", $"must be 1 to {MaxIdempotencyKeyLength} characters, not all blank (was {idempotencyKey.Length} characters).");
         }
         string requestHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
+        using IDisposable slot = await gate.EnterAsync(cancellationToken);
         if (idempotencyKey is not null && await FindByKeyAsync(idempotencyKey, requestHash, cancellationToken) is { } existing)
         {
             return (existing, false);
