@@ -80,15 +80,20 @@ public sealed class JobReconciler(AppDbContext db, ITrainingQueue queue, JobStor
         return data?.State is { } state && s_liveStates.Contains(state);
     }
 
-    /// <summary>Enqueues the job and records the entry, unless another reconciler already replaced <paramref name="previous"/>.</summary>
+    /// <summary>
+    /// Enqueues the job and records the entry, unless another reconciler already replaced <paramref name="previous"/>.
+    /// A worker may take the new entry before it is recorded (the job is Running by then), so the record is conditional
+    /// on the previous entry only; a losing duplicate is withdrawn only if no worker has taken it (a taken one finds the
+    /// lease held and leaves the job to its owner).
+    /// </summary>
     private bool Enqueue(Guid jobId, string? previous)
     {
         string entry = queue.Enqueue(jobId);
-        int changed = db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Queued && j.QueueJobId == previous)
+        int changed = db.Jobs.Where(j => j.Id == jobId && j.QueueJobId == previous)
             .ExecuteUpdate(s => s.SetProperty(j => j.QueueJobId, entry));
         if (changed == 0)
         {
-            queue.Cancel(entry);
+            queue.Withdraw(entry);
             return false;
         }
         return true;

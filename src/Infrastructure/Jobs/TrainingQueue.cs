@@ -11,6 +11,9 @@ public interface ITrainingQueue
 
     /// <summary>Removes a queued entry or signals a running one to stop (its cancellation token fires).</summary>
     void Cancel(string queueJobId);
+
+    /// <summary>Removes an entry only while it is still waiting in the queue; one a worker already took is left alone.</summary>
+    bool Withdraw(string queueJobId);
 }
 
 internal sealed class HangfireTrainingQueue(IBackgroundJobClient client) : ITrainingQueue
@@ -19,4 +22,6 @@ internal sealed class HangfireTrainingQueue(IBackgroundJobClient client) : ITrai
         client.Create<ITrainingJob>(job => job.Run(jobId, CancellationToken.None), new EnqueuedState(Options.Queues.Training));
 
     public void Cancel(string queueJobId) => client.Delete(queueJobId);
+
+    public bool Withdraw(string queueJobId) => client.ChangeState(queueJobId, new DeletedState(), EnqueuedState.StateName);
 }
