@@ -13,6 +13,8 @@ public interface ITrainingJob
 
     /// <summary>Trains job <paramref name="jobId"/>, resuming from its latest checkpoint when one exists. Safe to run twice.</summary>
     [AutomaticRetry(Attempts = Retries, DelaysInSeconds = [1, 5, 15])]
+    // Without it a retry, once due, is enqueued on Hangfire's "default" queue, where no training worker listens.
+    [Queue(Options.Queues.Training)]
     [JobDisplayName("Train job {0}")]
     void Run(Guid jobId, CancellationToken cancellationToken);
 }

@@ -140,13 +140,16 @@ public sealed class TrainingJob(
         catch (Exception ex)
         {
             bool lastAttempt = job.Attempts >= MaxAttempts;
+            string reason = StorageErrors.IsDiskFull(ex)
+                ? $"the artifact store (Storage:ArtifactRoot) is full: {ex.GetBaseException().Message}"
+                : $"{ex.GetType().Name}: {ex.Message}";
             logger.LogError(ex, "Job {JobId} attempt {Attempt} failed{Retry}.", job.Id, job.Attempts, lastAttempt ? "" : "; it will be retried");
             if (lastAttempt)
             {
-                TryFinish(writer, runId, JobStatus.Failed, RunStatus.Failed, $"{ex.GetType().Name}: {ex.Message}");
+                TryFinish(writer, runId, JobStatus.Failed, RunStatus.Failed, reason);
                 return;
             }
-            TryRelease(writer, $"attempt {job.Attempts} failed ({ex.GetType().Name}: {ex.Message}); retrying");
+            TryRelease(writer, $"attempt {job.Attempts} failed ({reason}); retrying");
             throw;
         }
     }
