@@ -167,7 +167,7 @@ cancel_unfinished() {
   for id in "$@"; do
     [ "$(job_json "$id" | jq -r .status)" = Running ] || [ "$(job_json "$id" | jq -r .status)" = Queued ] || continue
     api POST "/api/v1/jobs/$id/cancel"
-    wait_job "$id" 30 || say "job $id did not stop after cancel"
+    wait_job "$id" 10 || say "job $id did not stop within 10 s of its cancel"
   done
 }
 
@@ -340,10 +340,10 @@ if want "${selected[@]}"; then
   lc_restart_db 10 || problem "PostgreSQL did not restart"
   sleep 5; kill "$prober" 2>/dev/null; wait "$prober" 2>/dev/null
   # One deadline for both jobs keeps the whole test within CI's time when they never finish.
-  deadline=$((SECONDS + 150))
+  deadline=$((SECONDS + 120))
   for id in "$a" "$b"; do
     wait_job "$id" $((deadline - SECONDS > 1 ? deadline - SECONDS : 1)) \
-      || problem "job $id not finished 150 s after the restart: $(job_json "$id" | jq -c '{status, progress, attempts, error}')"
+      || problem "job $id not finished 120 s after the restart: $(job_json "$id" | jq -c '{status, progress, attempts, error}')"
   done
   for id in "$a" "$b"; do check_job "$id" 14; done
   codes=$(awk '{print $2}' "$probe_log" | sort | uniq -c | tr -s ' ' | tr '\n' ',')

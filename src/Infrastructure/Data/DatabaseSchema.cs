@@ -114,11 +114,9 @@ public static partial class DatabaseSchema
         AppDbContext db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         try
         {
-            // The history repository checks that its table exists first, so a fresh database logs no failed query.
-            IHistoryRepository history = db.GetService<IHistoryRepository>();
-            HashSet<string> applied = await history.ExistsAsync(cancellationToken)
-                ? (await history.GetAppliedMigrationsAsync(cancellationToken)).Select(m => m.MigrationId).ToHashSet()
-                : [];
+            HashSet<string> applied = db.Database.IsNpgsql()
+                ? await AppliedPostgresMigrationsAsync(db.Database.GetConnectionString()!, cancellationToken)
+                : (await db.GetService<IHistoryRepository>().GetAppliedMigrationsAsync(cancellationToken)).Select(m => m.MigrationId).ToHashSet();
             List<string> pending = db.Database.GetMigrations().Where(m => !applied.Contains(m)).ToList();
             if (pending.Count > 0)
             {
@@ -137,6 +135,29 @@ public static partial class DatabaseSchema
         {
             return $"the database is not reachable ({e.GetType().Name}: {e.Message})";
         }
+    }
+
+    /// <summary>
+    /// The applied migrations, read with a plain query once the history table exists: EF Core's history repository
+    /// on Npgsql runs its query on a fresh database too and logs the failure as an error on every poll.
+    /// </summary>
+    private static async Task<HashSet<string>> AppliedPostgresMigrationsAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand($"SELECT to_regclass('\"{HistoryRepository.DefaultTableName}\"') IS NOT NULL", connection);
+        if (await exists.ExecuteScalarAsync(cancellationToken) is not true)
+        {
+            return [];
+        }
+        await using var query = new NpgsqlCommand($"SELECT \"MigrationId\" FROM \"{HistoryRepository.DefaultTableName}\"", connection);
+        await using NpgsqlDataReader reader = await query.ExecuteReaderAsync(cancellationToken);
+        HashSet<string> applied = [];
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            applied.Add(reader.GetString(0));
+        }
+        return applied;
     }
 
     private static async Task<int> HangfireVersionAsync(string connectionString, string schema, CancellationToken cancellationToken)
