@@ -7,8 +7,8 @@
 #   6 disk-full   (root only: a small tmpfs is the artifact root) an upload on a full disk answers 507, leaves no
 #                 file or row behind, and uploads work again once space returns
 #   2 sigkill     SIGKILL of the worker running a job mid-training: the other worker finishes it from its checkpoint
-#   3 sigstop     SIGSTOP of that worker past JobQueue:InvisibilityTimeout (5 s), then SIGCONT: no status
-#                 corruption, one run
+#   3 sigstop     SIGSTOP of that worker past JobQueue:InvisibilityTimeout (5 s) until the other worker has taken
+#                 the job over, then SIGCONT: no status corruption, one run
 #   4 db-restart  PostgreSQL stopped for 10 s mid-training: every job finishes; the Api answers 503, never 500
 # Every case also checks: exactly one run per job, one metric row per epoch, no orphan files under the artifact
 # root, final statuses right. Case 5 is the cluster's own start, so it runs first; the others share the cluster.
@@ -298,15 +298,18 @@ fi
 
 case=sigstop
 if want "${selected[@]}"; then
-  say "case sigstop: SIGSTOP of the worker training a 12-epoch job for 12 s (timeout 5 s), then SIGCONT"
+  say "case sigstop: SIGSTOP of the worker training a 30-epoch job until the other worker took it over (timeout 5 s), then SIGCONT"
   ensure_workers
-  id=$(submit_job "$dataset" 12) || problem "submit failed"
+  id=$(submit_job "$dataset" 30) || problem "submit failed"
   if ! wait_epoch "$id" 2 120; then problem "job $id did not reach epoch 2"
   elif ! w=$(worker_of "$id"); then problem "could not tell which worker runs job $id"
   else
-    lc_stop_worker "$w"; say "stopped worker $w"
-    sleep 12
-    lc_cont_worker "$w"; say "continued worker $w"
+    lc_stop_worker "$w"; stopped_at=$SECONDS; other=$((3 - w))
+    # Continue the paused worker while the other one trains the job: that is when two workers hold it.
+    until grep -qE "Job $id (attempt|epoch)" "$TAS_RUN_DIR/worker$other.log" || [ $((SECONDS - stopped_at)) -ge 40 ]; do sleep 0.5; done
+    sleep 1
+    lc_cont_worker "$w"; say "continued worker $w after $((SECONDS - stopped_at)) s"
+    grep -qE "Job $id (attempt|epoch)" "$TAS_RUN_DIR/worker$other.log" || problem "worker $other did not take job $id over within 40 s"
     # Sample the job until it ends: it must never show Queued while its epochs advance.
     samples=""; deadline=$((SECONDS + 120))
     while [ $SECONDS -lt $deadline ]; do
@@ -317,7 +320,7 @@ if want "${selected[@]}"; then
     done
     bad=$(awk 'prev_status == "Queued" && $1 == "Queued" && $2 > prev_epoch {print "Queued while epoch went " prev_epoch " -> " $2} {prev_status = $1; prev_epoch = $2}' <<<"$samples" | head -n 1)
     [ -z "$bad" ] || problem "status corrupted after SIGCONT: $bad"
-    check_job "$id" 12
+    check_job "$id" 30
   fi
   check_files; cancel_unfinished "$id"; ensure_workers
   finish_case sigstop
