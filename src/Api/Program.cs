@@ -22,7 +22,8 @@ if (args.Length > 0 && args[0] == OpenApiCommand.Name)
 WebApplication app = builder.Build();
 if (args.Length > 0 && args[0] == "migrate")
 {
-    // Production: run once per release (deploy/), then start the Api and workers without migrating.
+    // Production: run once per release (deploy/), then start the Api and workers without migrating: our
+    // migrations and Hangfire's schema, which no other process installs (they wait for it).
     await app.Services.MigrateDatabaseAsync();
     return 0;
 }
@@ -37,10 +38,8 @@ if (args.Length > 0 && args[0] == OpenApiCommand.Name)
     app.MapApi();
     return await OpenApiCommand.RunAsync(app, args[1..]);
 }
-if (app.Services.ShouldMigrateOnStartup())
-{
-    await app.Services.MigrateDatabaseAsync();
-}
+// Migrates (Storage:MigrateOnStartup) or waits for `migrate` to have done it, before anything reads a table.
+await app.Services.PrepareDatabaseAsync();
 await app.Services.BootstrapApiKeysAsync();
 app.MapApi();
 await app.RunAsync();

@@ -71,7 +71,9 @@ public static class DependencyInjection
                     new PostgreSqlStorageOptions
                     {
                         SchemaName = queue.Schema,
-                        PrepareSchemaIfNecessary = true,
+                        // Installed by MigrateDatabaseAsync only (Api migrate, or Storage:MigrateOnStartup), under
+                        // its lock: installers run by several processes at once collide (issue 11).
+                        PrepareSchemaIfNecessary = false,
                         // A heartbeat keeps a running job invisible; a crashed worker's job reappears after the timeout.
                         UseSlidingInvisibilityTimeout = true,
                         InvisibilityTimeout = queue.InvisibilityTimeout,
@@ -90,17 +92,21 @@ public static class DependencyInjection
     public static bool IsPostgres(StorageOptions storage) =>
         string.Equals(storage.Provider, StorageProviders.Postgres, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Applies pending migrations (and enables WAL for SQLite so the worker and the Api can share the file).</summary>
-    public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
-    {
-        await using AsyncServiceScope scope = services.CreateAsyncScope();
-        AppDbContext db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-        await db.Database.MigrateAsync(cancellationToken);
-        if (db.Database.IsSqlite())
-        {
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-        }
-    }
+    /// <summary>
+    /// Applies pending migrations and, on PostgreSQL, Hangfire's schema, one migrator at a time (and enables WAL
+    /// for SQLite so the worker and the Api can share the file). See <see cref="DatabaseSchema.MigrateAsync"/>.
+    /// </summary>
+    public static Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default) =>
+        DatabaseSchema.MigrateAsync(services, cancellationToken);
+
+    /// <summary>
+    /// At start-up: migrates when <c>Storage:MigrateOnStartup</c> is true, otherwise waits (up to
+    /// <c>Storage:SchemaWaitTimeout</c>) until <c>Api migrate</c> has applied every migration and Hangfire's schema.
+    /// </summary>
+    public static Task PrepareDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default) =>
+        services.ShouldMigrateOnStartup()
+            ? DatabaseSchema.MigrateAsync(services, cancellationToken)
+            : DatabaseSchema.WaitUntilMigratedAsync(services, cancellationToken);
 
     /// <summary>Whether this process should migrate at start-up (<c>Storage:MigrateOnStartup</c>).</summary>
     public static bool ShouldMigrateOnStartup(this IServiceProvider services) =>

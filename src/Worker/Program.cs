@@ -23,10 +23,8 @@ public static class Program
         builder.AddWorkerEndpoint();
 
         WebApplication app = builder.Build();
-        if (app.Services.ShouldMigrateOnStartup())
-        {
-            await app.Services.MigrateDatabaseAsync();
-        }
+        // Migrates (Storage:MigrateOnStartup) or waits for `Api migrate`; the Hangfire server starts after it.
+        await app.Services.PrepareDatabaseAsync();
         app.MapWorkerEndpoint();
         await app.RunAsync();
     }

@@ -37,6 +37,12 @@ public sealed class StorageOptions
     /// </summary>
     public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// With <see cref="MigrateOnStartup"/> false: how long a starting process waits for <c>Api migrate</c> to have
+    /// applied our migrations and Hangfire's schema before it gives up with an error.
+    /// </summary>
+    public TimeSpan SchemaWaitTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     public string ResolveArtifactRoot() => Path.GetFullPath(ArtifactRoot ?? Path.Combine(DataDirectory, "artifacts"));
 
     public string SqliteConnectionString() => $"Data Source={Path.GetFullPath(Path.Combine(DataDirectory, "service.db"))};Cache=Shared";
