@@ -30,6 +30,8 @@ export TAS_WORKERS=2
 export TAS_WAIT_SECONDS=${TAS_WAIT_SECONDS:-240}
 # A paused or killed worker's job goes to the other worker after this.
 export JobQueue__InvisibilityTimeout=00:00:05
+# A silent worker loses its job's lease after this; each worker's reconciler re-queues lapsed jobs every 2 s.
+export Worker__LeaseDuration=00:00:06 Worker__ReconcileInterval=00:00:02 Worker__ReconcileGracePeriod=00:00:10
 # Two workers share two cores; variant latency numbers are not checked here.
 export Worker__Threads=1 Worker__LatencyMinRuns=3 Worker__LatencyMinimumTotal=00:00:00.005
 export Logging__Console__FormatterName=simple
