@@ -5,6 +5,7 @@ using Infrastructure.Data;
 using Infrastructure.Jobs;
 using Infrastructure.Observability;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Training.Engine;
 using Worker.Datasets;
@@ -26,6 +27,7 @@ public sealed class TrainingJob(
     TrainingEngine engine,
     VariantBuilder variants,
     IServiceScopeFactory scopes,
+    IHostApplicationLifetime lifetime,
     TimeProvider clock,
     IOptions<WorkerOptions> workerOptions,
     ILogger<TrainingJob> logger) : ITrainingJob
@@ -71,8 +73,22 @@ public sealed class TrainingJob(
         using var hardStop = new CancellationTokenSource();
         var stop = new StopReasons();
         using Timer poll = new(_ => Poll(lease, hardStop, stop), null, Options.CancelPollInterval, Options.CancelPollInterval);
-        // Hangfire's token fires on shutdown (and when the queue entry is deleted): finish the epoch, then hand back.
+        // Hangfire's token fires on shutdown, and also when its entry changes state elsewhere (deleted by a cancel, or
+        // finished by a duplicate delivery on another worker). Only a shutdown stops the training here: a cancel
+        // arrives through the poll, and the lease, not Hangfire's bookkeeping, says who owns the job.
         using CancellationTokenRegistration shutdown = cancellationToken.Register(() =>
+        {
+            if (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                stop.Shutdown = true;
+                hardStop.CancelAfter(Options.ShutdownTimeout * 0.75);
+            }
+            else
+            {
+                logger.LogInformation("Job {JobId}: its queue entry changed state elsewhere; the lease still holds, training goes on.", jobId);
+            }
+        });
+        using CancellationTokenRegistration stopping = lifetime.ApplicationStopping.Register(() =>
         {
             stop.Shutdown = true;
             hardStop.CancelAfter(Options.ShutdownTimeout * 0.75);
@@ -110,7 +126,7 @@ public sealed class TrainingJob(
             // Another worker (or recovery) owns the job now: touch nothing more.
             logger.LogWarning("Job {JobId}: lease (token {Token}) lost; stopping without writing.", job.Id, lease.Token);
         }
-        catch (OperationCanceledException) when (hardStop.IsCancellationRequested || stop.Shutdown)
+        catch (OperationCanceledException) when (hardStop.IsCancellationRequested || stop.Shutdown || cancellationToken.IsCancellationRequested)
         {
             if (stop.CancelRequested || IsCancelRequested(jobId))
             {
