@@ -37,6 +37,17 @@ public sealed class ApiOptions
     /// <summary>How long a submission waits for a slot (<see cref="MaxConcurrentSubmissions"/>) before it is answered 503.</summary>
     public TimeSpan SubmissionQueueTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Text fields (<c>name</c>, <c>format</c>, format options) one dataset upload may send; more is a 400 naming <c>body</c>.</summary>
+    public int MaxFormFields { get; set; } = 32;
+
+    /// <summary>
+    /// Largest text field of a dataset upload, in UTF-8 bytes; a longer one is a 400 naming the field, refused before the
+    /// rest of it is read. Text fields count toward <see cref="MaxUploadBytes"/> with the files.
+    /// </summary>
+    public int MaxFormFieldLength { get; set; } = 4096;
+
+    /// <summary>Largest job-spec body (REST <c>POST /api/v1/jobs</c>, gRPC <c>SubmitJob.spec_json</c>), in bytes; larger is a 413 (RESOURCE_EXHAUSTED).</summary>
+    public long MaxJobSpecBytes { get; set; } = 64 << 10;
 }
 
 internal static class ApiExtensions

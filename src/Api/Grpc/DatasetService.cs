@@ -19,10 +19,10 @@ internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext 
             {
                 case V1.UploadDatasetRequest.ContentOneofCase.Metadata when !hasMetadata:
                     hasMetadata = true;
-                    upload.Fields["name"] = message.Metadata.Name;
+                    upload.AddField("name", message.Metadata.Name);
                     if (message.Metadata.Format.Length > 0)
                     {
-                        upload.Fields["format"] = message.Metadata.Format;
+                        upload.AddField("format", message.Metadata.Format);
                     }
                     foreach ((string option, string value) in message.Metadata.Options)
                     {
@@ -30,7 +30,7 @@ internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext 
                         {
                             GrpcErrors.ThrowInvalidArgument($"metadata.options.{option}", $"is not an option; use {string.Join(", ", DatasetUploadService.FormatOptions)}.");
                         }
-                        upload.Fields[option] = value;
+                        upload.AddField(option, value);
                     }
                     break;
                 case V1.UploadDatasetRequest.ContentOneofCase.Metadata:

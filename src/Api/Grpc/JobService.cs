@@ -11,12 +11,18 @@ namespace Api.Grpc;
 /// <c>training.v1.JobService</c>: submission, cancellation and idempotency through the same
 /// <see cref="JobSubmissions"/> as REST, reads through the REST handlers' queries, and WatchJob.
 /// </summary>
-internal sealed class JobService(JobSubmissions jobs, AppDbContext db, IOptions<GrpcOptions> options, TimeProvider clock)
+internal sealed class JobService(
+    JobSubmissions jobs, AppDbContext db, IOptions<GrpcOptions> options, IOptions<Api.Extensions.ApiOptions> apiOptions, TimeProvider clock)
     : V1.JobService.JobServiceBase
 {
     public override async Task<V1.SubmitJobResponse> SubmitJob(V1.SubmitJobRequest request, ServerCallContext context)
     {
         string? key = request.IdempotencyKey.Length == 0 ? null : request.IdempotencyKey;
+        long maxSpecBytes = apiOptions.Value.MaxJobSpecBytes;
+        if (System.Text.Encoding.UTF8.GetByteCount(request.SpecJson) > maxSpecBytes)
+        {
+            GrpcErrors.ThrowResourceExhausted(JobSpecBody.TooLarge(maxSpecBytes));
+        }
         (Job job, bool created) = (null!, false);
         try
         {
