@@ -175,6 +175,74 @@ public abstract class RequestLimitsTests<TApi>(TApi api) where TApi : ApiFactory
         Assert.Equal(before, await api.StoredStateAsync());
     }
 
+    [Fact]
+    public async Task RateLimit_SecondSubmissionAndUploadInTheWindow_Are429WithRetryAfterAndGrpcResourceExhausted()
+    {
+        await using WebApplicationFactory<Program> limited = WithSettings(
+            ("Api:RateLimit:SubmissionsPerWindow", "1"), ("Api:RateLimit:UploadsPerWindow", "1"), ("Api:RateLimit:Window", "01:00:00"));
+        HttpClient client = CreateClient(limited);
+        HttpContent Spec() => new StringContent("{}", Encoding.UTF8, "application/json");
+
+        using HttpResponseMessage first = await client.PostAsync("/api/v1/jobs", Spec());
+        using HttpResponseMessage second = await client.PostAsync("/api/v1/jobs", Spec());
+        using HttpResponseMessage upload = await client.PostAsync("/api/v1/datasets", new MultipartFormDataContent { { new StringContent("x"), "name" } });
+        using HttpResponseMessage secondUpload = await client.PostAsync("/api/v1/datasets", new MultipartFormDataContent { { new StringContent("x"), "name" } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, first.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, upload.StatusCode);
+        await AssertProblemAsync(second, HttpStatusCode.TooManyRequests, "Api:RateLimit:SubmissionsPerWindow");
+        await AssertProblemAsync(secondUpload, HttpStatusCode.TooManyRequests, "Api:RateLimit:UploadsPerWindow");
+        Assert.True(second.Headers.RetryAfter?.Delta > TimeSpan.Zero, "Retry-After is missing");
+        using GrpcChannel channel = GrpcChannel.ForAddress(limited.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = new ApiKeyHandler(limited.Server.CreateHandler()) });
+        var ex = await Assert.ThrowsAsync<RpcException>(() => new V1.JobService.JobServiceClient(channel).SubmitJobAsync(new V1.SubmitJobRequest { SpecJson = "{}" }).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+        Assert.Contains("Api:RateLimit:SubmissionsPerWindow", ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task WatchJob_MoreStreamsThanTheTenantCap_IsResourceExhaustedUntilOneCloses()
+    {
+        await using WebApplicationFactory<Program> limited = WithSettings(("Api:MaxWatchStreamsPerTenant", "1"));
+        HttpClient client = CreateClient(limited);
+        var form = new MultipartFormDataContent
+        {
+            { new StringContent("watch-cap"), "name" },
+            { new ByteArrayContent(BadInputCorpus.Read("valid/images.idx")), "images", "images.idx" },
+            { new ByteArrayContent(BadInputCorpus.Read("valid/labels.idx")), "labels", "labels.idx" },
+        };
+        using HttpResponseMessage uploaded = await client.PostAsync("/api/v1/datasets", form);
+        Guid datasetId = JsonDocument.Parse(await uploaded.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+        // No worker in this host: the job stays queued and its watch stream open.
+        using HttpResponseMessage submitted = await client.PostAsync("/api/v1/jobs", new StringContent(
+            DefaultSpec.Replace("00000000-0000-0000-0000-000000000001", datasetId.ToString(), StringComparison.Ordinal), Encoding.UTF8, "application/json"));
+        string jobId = JsonDocument.Parse(await submitted.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        using GrpcChannel channel = GrpcChannel.ForAddress(limited.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = new ApiKeyHandler(limited.Server.CreateHandler()) });
+        var jobs = new V1.JobService.JobServiceClient(channel);
+
+        using (AsyncServerStreamingCall<V1.JobEvent> open = jobs.WatchJob(new V1.WatchJobRequest { JobId = jobId }))
+        {
+            Assert.True(await open.ResponseStream.MoveNext(CancellationToken.None));
+            using AsyncServerStreamingCall<V1.JobEvent> refused = jobs.WatchJob(new V1.WatchJobRequest { JobId = jobId });
+            var ex = await Assert.ThrowsAsync<RpcException>(() => refused.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+            Assert.Contains("Api:MaxWatchStreamsPerTenant", ex.Status.Detail);
+        }
+
+        // The closed stream gave its slot back (the server notices the cancellation within a poll).
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        using AsyncServerStreamingCall<V1.JobEvent> again = jobs.WatchJob(new V1.WatchJobRequest { JobId = jobId });
+        Assert.True(await again.ResponseStream.MoveNext(CancellationToken.None));
+    }
+
+    private sealed class ApiKeyHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.TryAddWithoutValidation("X-Api-Key", ApiFactory.AdminKey);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     private WebApplicationFactory<Program> WithSettings(params (string Key, string Value)[] settings) => api.WithWebHostBuilder(builder =>
     {
         builder.UseSetting("Worker:InProcess", "false");

@@ -46,6 +46,18 @@ public sealed class ApiOptions
     /// </summary>
     public int MaxFormFieldLength { get; set; } = 4096;
 
+    /// <summary>Open gRPC WatchJob streams per tenant in one Api process; one more is RESOURCE_EXHAUSTED.</summary>
+    public int MaxWatchStreamsPerTenant { get; set; } = 16;
+
+    /// <summary>
+    /// How long an ordinary request may run before it is cancelled and answered 504 (problem+json naming this setting);
+    /// zero or less: no limit. Uploads have <see cref="UploadRequestTimeout"/>; WatchJob streams have none.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>How long a dataset upload (REST or gRPC) may run, conversion included; zero or less: no limit.</summary>
+    public TimeSpan UploadRequestTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Largest job-spec body (REST <c>POST /api/v1/jobs</c>, gRPC <c>SubmitJob.spec_json</c>), in bytes; larger is a 413 (RESOURCE_EXHAUSTED).</summary>
     public long MaxJobSpecBytes { get; set; } = 64 << 10;
 }
@@ -107,6 +119,7 @@ internal static class ApiExtensions
                 [new OpenApiSecuritySchemeReference(ApiKeyClaims.Scheme, document)] = [],
             });
         });
+        services.AddRequestLimits(builder.Configuration);
         services.AddScoped<DatasetUploadService>();
         services.AddDatasetLimits();
         services.AddScoped<JobService>();
@@ -151,6 +164,9 @@ internal static class ApiExtensions
         app.UseSwagger();
         app.UseSwaggerUI();
         app.UseAuthorization();
+        // After authentication: limits are per API key. Timeouts after routing, so endpoints can choose their policy.
+        app.UseRateLimiter();
+        app.UseRequestTimeouts();
         RouteGroupBuilder v1 = app.MapGroup("/api/v1");
         v1.MapTenantsApi();
         v1.MapDatasetsApi();

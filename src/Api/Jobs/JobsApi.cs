@@ -60,13 +60,16 @@ public static class JobsApi
         group.MapPost("/", SubmitAsync)
             .WithName("SubmitJob")
             .WithSummary("Submit a training job")
-            .WithDescription($"Body: a JSON job spec of at most {maxSpecBytes} bytes (setting `{JobSpecBody.SettingKey}`; larger is a 413). Send an `Idempotency-Key` header to make retries safe: the same key and body return the first job (200); the same key with another body is a 409.")
+            .WithDescription($"Body: a JSON job spec of at most {maxSpecBytes} bytes (setting `{JobSpecBody.SettingKey}`; larger is a 413). Send an `Idempotency-Key` header to make retries safe: the same key and body return the first job (200); the same key with another body is a 409. "
+                + "Per API key at most `Api:RateLimit:SubmissionsPerWindow` submissions per `Api:RateLimit:Window` when set (429 with Retry-After).")
             .Accepts<JobSpec>("application/json")
             .Produces<JobResponse>(StatusCodes.Status202Accepted)
             .Produces<JobResponse>(StatusCodes.Status200OK)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(RequestLimits.SubmissionsPolicy);
         group.MapGet("/{id:guid}", GetAsync).WithName("GetJob").WithSummary("Get a job's status, progress and latest metrics")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("List jobs, newest first, by status, dataset and creation time")
