@@ -44,7 +44,7 @@ public abstract class BadInputCorpusTests<TApi>(TApi api) where TApi : ApiFactor
 
 
     /// <summary>
-    /// Sends the case and reads the answer: through an Api with a lower upload limit when the case sets one, and straight
+    /// Sends the case and reads the answer: through an Api with the case's settings (a lower upload limit…) when it has any, and straight
     /// into the TestServer's HttpContext when it sends a header with a blank value, which TestServer's HttpClient
     /// handler drops (Kestrel passes it on).
     /// </summary>
@@ -55,14 +55,24 @@ public abstract class BadInputCorpusTests<TApi>(TApi api) where TApi : ApiFactor
         {
             return await SendToContextAsync(request);
         }
-        if (corpusCase.MaxUploadBytes is not long limit)
+        var settings = new Dictionary<string, string>(corpusCase.Settings ?? [], StringComparer.Ordinal);
+        if (corpusCase.MaxUploadBytes is long limit)
+        {
+            settings["Api:MaxUploadBytes"] = limit.ToString(CultureInfo.InvariantCulture);
+        }
+        if (settings.Count == 0)
         {
             return await ReadAsync(api.CreateClient(), request);
         }
         // Same database and artifact root, so the snapshot covers it; no worker, since nothing is trained.
-        await using WebApplicationFactory<Program> limited = api.WithWebHostBuilder(builder => builder
-            .UseSetting("Api:MaxUploadBytes", limit.ToString(CultureInfo.InvariantCulture))
-            .UseSetting("Worker:InProcess", "false"));
+        await using WebApplicationFactory<Program> limited = api.WithWebHostBuilder(builder =>
+        {
+            builder.UseSetting("Worker:InProcess", "false");
+            foreach ((string key, string value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+        });
         using HttpClient client = limited.CreateClient();
         // Whatever the fixture's clients carry by default (credentials) applies here too, unless the derived factory adds it already.
         foreach ((string name, IEnumerable<string> values) in api.CreateClient().DefaultRequestHeaders)

@@ -40,7 +40,7 @@ public sealed class DatasetUploadService(
     };
 
     /// <summary>Starts an upload; dispose it to delete whatever was staged and not committed.</summary>
-    public DatasetUpload Begin() => new(store, options.Value.MaxUploadBytes, limitOptions.Value.MaxDecodedBytes);
+    public DatasetUpload Begin() => new(store, options.Value, limitOptions.Value.MaxDecodedBytes);
 
     private DatasetLimitsOptions Limits => limitOptions.Value;
 
@@ -92,11 +92,32 @@ public sealed class DatasetUploadService(
             }
             else
             {
-                using var text = new StreamReader(section.Body);
-                upload.Fields[field] = await ReadMultipartAsync(() => text.ReadToEndAsync(cancellationToken));
+                upload.AddField(field, await ReadMultipartAsync(() => ReadFieldAsync(upload, field, section.Body, cancellationToken)));
             }
         }
         return await CommitAsync(upload, cancellationToken);
+    }
+
+    /// <summary>
+    /// A text field's value, read only as far as <see cref="ApiOptions.MaxFormFieldLength"/> allows: a longer field is refused
+    /// before the rest of it is buffered (400 naming the field and the setting). Checks <see cref="ApiOptions.MaxFormFields"/> first.
+    /// </summary>
+    private static async Task<string> ReadFieldAsync(DatasetUpload upload, string field, Stream body, CancellationToken cancellationToken)
+    {
+        upload.CheckFieldCount();
+        byte[] buffer = new byte[Math.Min(upload.MaxFieldLength + 1, 1 << 16)];
+        using var value = new MemoryStream();
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            value.Write(buffer, 0, read);
+            if (value.Length > upload.MaxFieldLength)
+            {
+                throw new DomainValidationException(field,
+                    $"is longer than {upload.MaxFieldLength} bytes; the limit is {upload.MaxFieldLength} ({ApiOptions.SectionName}:{nameof(ApiOptions.MaxFormFieldLength)}).");
+            }
+        }
+        return new StreamReader(new MemoryStream(value.GetBuffer(), 0, (int)value.Length), detectEncodingFromByteOrderMarks: true).ReadToEnd();
     }
 
     /// <summary>
@@ -145,12 +166,13 @@ public sealed class DatasetUploadService(
                 rules.Add(required, format == DatasetFormats.Csv ? "is required (a CSV file: feature columns and one label column)." : "is required (a ZIP of one image folder per class).");
             }
             rules.ThrowIfInvalid();
-            (files, classNames) = format == DatasetFormats.Csv ? ConvertCsv(upload, files) : ConvertZip(upload, files);
+            (files, classNames) = format == DatasetFormats.Csv ? ConvertCsv(upload, files, cancellationToken) : ConvertZip(upload, files, cancellationToken);
         }
         return await SaveAsync(fields, files, classNames, cancellationToken);
     }
 
-    private (Dictionary<string, StagedFile> Files, IReadOnlyList<string>? ClassNames) ConvertCsv(DatasetUpload upload, Dictionary<string, StagedFile> files)
+    private (Dictionary<string, StagedFile> Files, IReadOnlyList<string>? ClassNames) ConvertCsv(
+        DatasetUpload upload, Dictionary<string, StagedFile> files, CancellationToken cancellationToken)
     {
         bool? hasHeader = null;
         if (upload.Fields.GetValueOrDefault("hasHeader")?.Trim() is { Length: > 0 } text)
@@ -174,11 +196,12 @@ public sealed class DatasetUploadService(
         }
         CsvConversion conversion = CsvDataset.Convert(Open(files["data"]), hasTest ? Open(testData!) : null, options, Limits,
             converted["images"].Stream, converted["labels"].Stream,
-            hasTest ? converted["testImages"].Stream : null, hasTest ? converted["testLabels"].Stream : null);
+            hasTest ? converted["testImages"].Stream : null, hasTest ? converted["testLabels"].Stream : null, cancellationToken);
         return (Flush(converted), conversion.ClassNames);
     }
 
-    private (Dictionary<string, StagedFile> Files, IReadOnlyList<string>? ClassNames) ConvertZip(DatasetUpload upload, Dictionary<string, StagedFile> files)
+    private (Dictionary<string, StagedFile> Files, IReadOnlyList<string>? ClassNames) ConvertZip(
+        DatasetUpload upload, Dictionary<string, StagedFile> files, CancellationToken cancellationToken)
     {
         (int width, int height, int channels) = ImageFolderConverter.ReadOptions(upload.Fields, Limits);
         var converted = new Dictionary<string, StagedFile>(StringComparer.Ordinal)
@@ -192,7 +215,7 @@ public sealed class DatasetUploadService(
                 converted["testImages"] = upload.StageConverted();
                 converted["testLabels"] = upload.StageConverted();
                 return (converted["testImages"].Stream, converted["testLabels"].Stream);
-            });
+            }, cancellationToken);
         return (Flush(converted), result.ClassNames);
     }
 
@@ -409,20 +432,66 @@ public sealed class DatasetUpload : IDisposable
 {
     private readonly IArtifactStore _store;
     private readonly long _maxBytes;
+    private readonly int _maxFields;
     private readonly long _maxDecodedBytes;
     private readonly Dictionary<string, StagedFile> _raw = new(StringComparer.Ordinal);
     private readonly List<StagedFile> _decoded = [];
     private long _bytes;
+    private int _fieldCount;
 
-    internal DatasetUpload(IArtifactStore store, long maxBytes, long maxDecodedBytes)
+    internal DatasetUpload(IArtifactStore store, ApiOptions options, long maxDecodedBytes)
     {
         _store = store;
-        _maxBytes = maxBytes;
+        _maxBytes = options.MaxUploadBytes;
+        _maxFields = options.MaxFormFields;
+        MaxFieldLength = options.MaxFormFieldLength;
         _maxDecodedBytes = maxDecodedBytes;
     }
 
-    /// <summary>Text fields (<c>name</c>, <c>format</c>).</summary>
+    /// <summary>Text fields (<c>name</c>, <c>format</c>); add them with <see cref="AddField"/>, which applies the limits.</summary>
     public Dictionary<string, string> Fields { get; } = new(StringComparer.Ordinal);
+
+    /// <summary><see cref="ApiOptions.MaxFormFieldLength"/>: UTF-8 bytes of one text field.</summary>
+    public int MaxFieldLength { get; }
+
+    /// <summary>Refuses one more text field than <see cref="ApiOptions.MaxFormFields"/> (400 naming <c>body</c>).</summary>
+    public void CheckFieldCount()
+    {
+        if (_fieldCount >= _maxFields)
+        {
+            throw new DomainValidationException("body",
+                $"has more than {_maxFields} text fields; the limit is {_maxFields} ({ApiOptions.SectionName}:{nameof(ApiOptions.MaxFormFields)}).");
+        }
+    }
+
+    /// <summary>
+    /// Sets a text field within <see cref="ApiOptions.MaxFormFields"/> and <see cref="ApiOptions.MaxFormFieldLength"/>;
+    /// its bytes count toward <see cref="ApiOptions.MaxUploadBytes"/> with the files (413 beyond it).
+    /// </summary>
+    public void AddField(string field, string value)
+    {
+        CheckFieldCount();
+        int length = System.Text.Encoding.UTF8.GetByteCount(value);
+        if (length > MaxFieldLength)
+        {
+            throw new DomainValidationException(field,
+                $"is longer than {MaxFieldLength} bytes; the limit is {MaxFieldLength} ({ApiOptions.SectionName}:{nameof(ApiOptions.MaxFormFieldLength)}).");
+        }
+        Count(length);
+        _fieldCount++;
+        Fields[field] = value;
+    }
+
+    private void Count(long bytes)
+    {
+        _bytes += bytes;
+        if (_bytes > _maxBytes)
+        {
+            throw new BadHttpRequestException(
+                $"The upload exceeds {_maxBytes} bytes (files and text fields); the limit is {ApiOptions.SectionName}:{nameof(ApiOptions.MaxUploadBytes)}.",
+                StatusCodes.Status413PayloadTooLarge);
+        }
+    }
 
     public bool HasFile(string field) => _raw.ContainsKey(field);
 
@@ -438,12 +507,8 @@ public sealed class DatasetUpload : IDisposable
     /// <exception cref="BadHttpRequestException">413: the upload exceeds <see cref="ApiOptions.MaxUploadBytes"/>.</exception>
     public async Task AppendAsync(string field, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        _bytes += data.Length;
         Infrastructure.Observability.ServiceTelemetry.UploadSize.Add(data.Length);
-        if (_bytes > _maxBytes)
-        {
-            throw new BadHttpRequestException($"The upload exceeds {_maxBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
-        }
+        Count(data.Length);
         if (!_raw.TryGetValue(field, out StagedFile? file))
         {
             _raw[field] = file = _store.Stage();

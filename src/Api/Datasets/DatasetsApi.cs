@@ -50,14 +50,20 @@ public static class DatasetsApi
                 + "Without a test split the worker holds out 20% of the samples. "
                 + $"Limits of this server (settings `{DatasetLimitsOptions.SectionName}`): {limits.MaxSamples} samples per split, {limits.MaxClasses} classes, {limits.MaxFeatures} CSV features, "
                 + $"{limits.MaxZipEntries} ZIP images of at most {limits.MaxZipEntryBytes} bytes and {limits.MaxUncompressedBytes} bytes in all, compressed at most {limits.MaxCompressionRatio}:1, of at most {limits.MaxSourcePixels} pixels each before resizing, "
-                + $"gzip files decoding to at most {limits.MaxDecodedBytes} bytes; an upload over one is a 400 naming the field, the limit and its key. "
+                + $"gzip files decoding to at most {limits.MaxDecodedBytes} bytes, CSV records of at most {limits.MaxCsvLineLength} characters (RFC 4180: quoted fields may hold delimiters, quotes as \"\" and line breaks), "
+                + $"and CSV/ZIP uploads converting to at most {limits.MaxConvertedBytes} IDX bytes (images × width × height × channels, rows × (features + 1)); an upload over one is a 400 naming the field, the limit and its key. "
+                + "Text fields: at most `Api:MaxFormFields` of at most `Api:MaxFormFieldLength` bytes each, counted toward `Api:MaxUploadBytes` (413). "
+                + "Per API key at most `Api:RateLimit:UploadsPerWindow` uploads per `Api:RateLimit:Window` when set (429 with Retry-After). "
                 + "Deduplication: when the decoded content (the IDX files after gzip decoding and CSV/ZIP conversion, hashed in a fixed order: `contentHash`) equals a dataset of your tenant, "
                 + "nothing is stored and the answer is 200 with that dataset and its Location (its name is kept); a new dataset is 201.")
             .Accepts<IFormFile>("multipart/form-data")
             .DisableAntiforgery()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage)
+            .RequireRateLimiting(Api.Extensions.RequestLimits.UploadsPolicy)
+            .WithRequestTimeout(Api.Extensions.RequestLimits.UploadTimeoutPolicy);
         group.MapGet("/{id:guid}", GetAsync).WithName("GetDataset").WithSummary("Get a dataset").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id:guid}/samples.png", GetSamplesAsync).WithName("GetDatasetSamples")
             .WithSummary("Sample thumbnails per class (PNG)")

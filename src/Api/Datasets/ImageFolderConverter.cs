@@ -12,7 +12,8 @@ namespace Api.Datasets;
 /// size and stored as grey ([h, w]) or planar RGB ([3, h, w]) bytes; an entry must be PNG or JPEG by its extension and
 /// by its content, within <see cref="DatasetLimitsOptions.MaxSourcePixels"/>, and decode completely. Entry names with <c>..</c>, absolute paths or
 /// backslashes, and archives or entries over the <see cref="DatasetLimitsOptions"/> (total and entry size, compression
-/// ratio, file count) are refused before anything is decoded. Errors name the field <c>archive</c>.
+/// ratio, file count) and output over <see cref="DatasetLimitsOptions.MaxConvertedBytes"/> (images × width × height × channels)
+/// are refused before anything is decoded; the conversion stops at the next image when its cancellation token fires. Errors name the field <c>archive</c>.
 /// </summary>
 public static class ImageFolderConverter
 {
@@ -25,7 +26,7 @@ public static class ImageFolderConverter
     private sealed record Image(ZipArchiveEntry Entry, string Class);
 
     public static Result Convert(string archivePath, int width, int height, int channels, DatasetLimitsOptions limits,
-        Stream trainImages, Stream trainLabels, Func<(Stream Images, Stream Labels)> openTest)
+        Stream trainImages, Stream trainLabels, Func<(Stream Images, Stream Labels)> openTest, CancellationToken cancellationToken = default)
     {
         using var file = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         ZipArchive zip;
@@ -62,16 +63,26 @@ public static class ImageFolderConverter
             {
                 throw new DomainValidationException(Field, $"entry '{stray.Entry.FullName}': test class '{stray.Class}' has no training folder.");
             }
+            // The output's size is known from the entry count and the declared size: refuse it before decoding anything.
+            long converted = (long)(train.Count + test.Count) * (ConvertedSampleBytes(width, height, channels) + 1);
+            if (converted > limits.MaxConvertedBytes)
+            {
+                throw new DomainValidationException(Field,
+                    $"converts to {converted} bytes ({train.Count + test.Count} images of {width}×{height}×{channels} bytes and a label each); "
+                    + $"{DatasetLimitsOptions.Describe(limits.MaxConvertedBytes, nameof(limits.MaxConvertedBytes))}. Send fewer images or a smaller width, height or channels.");
+            }
             int[] shape = channels == 1 ? [height, width] : [3, height, width];
-            Write(train, classes, width, height, channels, limits, trainImages, trainLabels);
+            Write(train, classes, width, height, channels, limits, trainImages, trainLabels, cancellationToken);
             if (test.Count > 0)
             {
                 (Stream images, Stream labels) = openTest();
-                Write(test, classes, width, height, channels, limits, images, labels);
+                Write(test, classes, width, height, channels, limits, images, labels, cancellationToken);
             }
             return new Result(shape, classes.Length, train.Count, test.Count, classes);
         }
     }
+
+    private static long ConvertedSampleBytes(int width, int height, int channels) => (long)width * height * channels;
 
     /// <summary>A ZIP bomb guard for one entry of an <c>archive</c> upload (image folders or IDX files).</summary>
     internal static void CheckCompressionRatio(ZipArchiveEntry entry, DatasetLimitsOptions limits)
@@ -143,7 +154,7 @@ public static class ImageFolderConverter
     }
 
     private static void Write(List<Image> images, string[] classes, int width, int height, int channels, DatasetLimitsOptions limits,
-        Stream output, Stream labels)
+        Stream output, Stream labels, CancellationToken cancellationToken)
     {
         WriteHeader(output, channels == 1 ? [images.Count, height, width] : [images.Count, 3, height, width]);
         WriteHeader(labels, [images.Count]);
@@ -152,6 +163,8 @@ public static class ImageFolderConverter
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         foreach (Image image in images)
         {
+            // A client that goes away stops the conversion at the next image.
+            cancellationToken.ThrowIfCancellationRequested();
             using SKBitmap decoded = Decode(image.Entry, limits);
             using SKBitmap resized = decoded.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))
                 ?? throw new DomainValidationException(Field, $"entry '{image.Entry.FullName}' could not be resized to {width}×{height}.");

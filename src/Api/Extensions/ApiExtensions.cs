@@ -37,6 +37,29 @@ public sealed class ApiOptions
     /// <summary>How long a submission waits for a slot (<see cref="MaxConcurrentSubmissions"/>) before it is answered 503.</summary>
     public TimeSpan SubmissionQueueTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Text fields (<c>name</c>, <c>format</c>, format options) one dataset upload may send; more is a 400 naming <c>body</c>.</summary>
+    public int MaxFormFields { get; set; } = 32;
+
+    /// <summary>
+    /// Largest text field of a dataset upload, in UTF-8 bytes; a longer one is a 400 naming the field, refused before the
+    /// rest of it is read. Text fields count toward <see cref="MaxUploadBytes"/> with the files.
+    /// </summary>
+    public int MaxFormFieldLength { get; set; } = 4096;
+
+    /// <summary>Open gRPC WatchJob streams per tenant in one Api process; one more is RESOURCE_EXHAUSTED.</summary>
+    public int MaxWatchStreamsPerTenant { get; set; } = 16;
+
+    /// <summary>
+    /// How long an ordinary request may run before it is cancelled and answered 504 (problem+json naming this setting);
+    /// zero or less: no limit. Uploads have <see cref="UploadRequestTimeout"/>; WatchJob streams have none.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>How long a dataset upload (REST or gRPC) may run, conversion included; zero or less: no limit.</summary>
+    public TimeSpan UploadRequestTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Largest job-spec body (REST <c>POST /api/v1/jobs</c>, gRPC <c>SubmitJob.spec_json</c>), in bytes; larger is a 413 (RESOURCE_EXHAUSTED).</summary>
+    public long MaxJobSpecBytes { get; set; } = 64 << 10;
 }
 
 internal static class ApiExtensions
@@ -96,6 +119,7 @@ internal static class ApiExtensions
                 [new OpenApiSecuritySchemeReference(ApiKeyClaims.Scheme, document)] = [],
             });
         });
+        services.AddRequestLimits(builder.Configuration);
         services.AddScoped<DatasetUploadService>();
         services.AddDatasetLimits();
         services.AddScoped<JobService>();
@@ -140,6 +164,9 @@ internal static class ApiExtensions
         app.UseSwagger();
         app.UseSwaggerUI();
         app.UseAuthorization();
+        // After authentication: limits are per API key. Timeouts after routing, so endpoints can choose their policy.
+        app.UseRateLimiter();
+        app.UseRequestTimeouts();
         RouteGroupBuilder v1 = app.MapGroup("/api/v1");
         v1.MapTenantsApi();
         v1.MapDatasetsApi();

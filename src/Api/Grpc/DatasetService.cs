@@ -7,6 +7,8 @@ namespace Api.Grpc;
 /// <summary><c>training.v1.DatasetService</c>: the REST datasets endpoints over gRPC, sharing their upload path and queries.</summary>
 internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext db) : V1.DatasetService.DatasetServiceBase
 {
+    [Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(Api.Extensions.RequestLimits.UploadsPolicy)]
+    [Microsoft.AspNetCore.Http.Timeouts.RequestTimeout(Api.Extensions.RequestLimits.UploadTimeoutPolicy)]
     public override async Task<V1.Dataset> UploadDataset(IAsyncStreamReader<V1.UploadDatasetRequest> requestStream, ServerCallContext context)
     {
         CancellationToken cancellationToken = context.CancellationToken;
@@ -19,10 +21,10 @@ internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext 
             {
                 case V1.UploadDatasetRequest.ContentOneofCase.Metadata when !hasMetadata:
                     hasMetadata = true;
-                    upload.Fields["name"] = message.Metadata.Name;
+                    upload.AddField("name", message.Metadata.Name);
                     if (message.Metadata.Format.Length > 0)
                     {
-                        upload.Fields["format"] = message.Metadata.Format;
+                        upload.AddField("format", message.Metadata.Format);
                     }
                     foreach ((string option, string value) in message.Metadata.Options)
                     {
@@ -30,7 +32,7 @@ internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext 
                         {
                             GrpcErrors.ThrowInvalidArgument($"metadata.options.{option}", $"is not an option; use {string.Join(", ", DatasetUploadService.FormatOptions)}.");
                         }
-                        upload.Fields[option] = value;
+                        upload.AddField(option, value);
                     }
                     break;
                 case V1.UploadDatasetRequest.ContentOneofCase.Metadata:

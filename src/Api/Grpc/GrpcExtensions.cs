@@ -31,7 +31,11 @@ internal static class GrpcExtensions
         {
             grpc.Interceptors.Add<DomainExceptionInterceptor>();
             grpc.EnableDetailedErrors = builder.Environment.IsDevelopment();
-        });
+        })
+        // SubmitJob's spec_json is bounded by Api:MaxJobSpecBytes (checked by the service, naming the setting); the message
+        // may carry 64 KiB more (idempotency key, framing) before gRPC itself refuses it unread.
+        .AddServiceOptions<JobService>(o => o.MaxReceiveMessageSize =
+            (int)Math.Min(int.MaxValue, (builder.Configuration.GetSection(Api.Extensions.ApiOptions.SectionName).Get<Api.Extensions.ApiOptions>() ?? new()).MaxJobSpecBytes + (64 << 10)));
         builder.Services.AddGrpcReflection();
 
         int port = (section.Get<GrpcOptions>() ?? new()).Port;

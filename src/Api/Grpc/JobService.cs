@@ -1,4 +1,5 @@
 using Api.Datasets;
+using Api.Auth;
 using Api.Jobs;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -11,12 +12,20 @@ namespace Api.Grpc;
 /// <c>training.v1.JobService</c>: submission, cancellation and idempotency through the same
 /// <see cref="JobSubmissions"/> as REST, reads through the REST handlers' queries, and WatchJob.
 /// </summary>
-internal sealed class JobService(JobSubmissions jobs, AppDbContext db, IOptions<GrpcOptions> options, TimeProvider clock)
+internal sealed class JobService(
+    JobSubmissions jobs, AppDbContext db, IOptions<GrpcOptions> options, IOptions<Api.Extensions.ApiOptions> apiOptions, TimeProvider clock,
+    Api.Extensions.WatchStreamLimiter watchStreams)
     : V1.JobService.JobServiceBase
 {
+    [Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(Api.Extensions.RequestLimits.SubmissionsPolicy)]
     public override async Task<V1.SubmitJobResponse> SubmitJob(V1.SubmitJobRequest request, ServerCallContext context)
     {
         string? key = request.IdempotencyKey.Length == 0 ? null : request.IdempotencyKey;
+        long maxSpecBytes = apiOptions.Value.MaxJobSpecBytes;
+        if (System.Text.Encoding.UTF8.GetByteCount(request.SpecJson) > maxSpecBytes)
+        {
+            GrpcErrors.ThrowResourceExhausted(JobSpecBody.TooLarge(maxSpecBytes));
+        }
         (Job job, bool created) = (null!, false);
         try
         {
@@ -65,8 +74,10 @@ internal sealed class JobService(JobSubmissions jobs, AppDbContext db, IOptions<
 
     /// <summary>
     /// Polls the database (so it follows jobs trained by any worker process) and sends what the client has
-    /// not seen: epochs after <c>after_epoch</c>, and the status when it differs from the last one sent.
+    /// not seen: epochs after <c>after_epoch</c>, and the status when it differs from the last one sent. A stream lasts as long
+    /// as the job (no request timeout); a tenant may hold <c>Api:MaxWatchStreamsPerTenant</c> at once (RESOURCE_EXHAUSTED beyond).
     /// </summary>
+    [Microsoft.AspNetCore.Http.Timeouts.DisableRequestTimeout]
     public override async Task WatchJob(V1.WatchJobRequest request, IServerStreamWriter<V1.JobEvent> responseStream, ServerCallContext context)
     {
         Guid id = GrpcErrors.ParseId(request.JobId, "jobId");
@@ -75,6 +86,14 @@ internal sealed class JobService(JobSubmissions jobs, AppDbContext db, IOptions<
             GrpcErrors.ThrowInvalidArgument("afterEpoch", $"must be 0 or more (was {request.AfterEpoch}).");
         }
         GrpcMapping.FromMessage(request.KnownStatus);
+        Guid tenant = context.GetHttpContext().User.Tenant() ?? Guid.Empty;
+        using IDisposable? slot = watchStreams.TryEnter(tenant);
+        if (slot is null)
+        {
+            int max = apiOptions.Value.MaxWatchStreamsPerTenant;
+            GrpcErrors.ThrowResourceExhausted(
+                $"Your tenant has {max} WatchJob streams open; the limit is {max} ({Api.Extensions.ApiOptions.SectionName}:{nameof(Api.Extensions.ApiOptions.MaxWatchStreamsPerTenant)}). Close one or poll GetJob.");
+        }
         CancellationToken cancellationToken = context.CancellationToken;
         int afterEpoch = request.AfterEpoch;
         V1.JobStatus sent = request.KnownStatus;

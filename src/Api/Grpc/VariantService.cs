@@ -41,6 +41,7 @@ internal sealed class VariantService(VariantCatalog catalog, IArtifactStore stor
         throw new InvalidOperationException($"Unexpected selection result {result.Result.GetType().Name}.");
     }
 
+    [Microsoft.AspNetCore.Http.Timeouts.RequestTimeout(Api.Extensions.RequestLimits.UploadTimeoutPolicy)]
     public override async Task FetchVariant(V1.FetchVariantRequest request, IServerStreamWriter<V1.VariantChunk> responseStream, ServerCallContext context)
     {
         Guid id = GrpcErrors.ParseId(request.RunId, "runId");

@@ -2,6 +2,8 @@ using System.ComponentModel.DataAnnotations;
 using System.ComponentModel;
 using System.Text.Json;
 using Api.Datasets;
+using Api.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Api.Jobs;
 
@@ -54,15 +56,20 @@ public static class JobsApi
     public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder api)
     {
         RouteGroupBuilder group = api.MapGroup("/jobs").WithTags("Jobs");
+        long maxSpecBytes = ((IEndpointRouteBuilder)api).ServiceProvider.GetRequiredService<IOptions<ApiOptions>>().Value.MaxJobSpecBytes;
         group.MapPost("/", SubmitAsync)
             .WithName("SubmitJob")
             .WithSummary("Submit a training job")
-            .WithDescription("Body: a JSON job spec. Send an `Idempotency-Key` header to make retries safe: the same key and body return the first job (200); the same key with another body is a 409.")
+            .WithDescription($"Body: a JSON job spec of at most {maxSpecBytes} bytes (setting `{JobSpecBody.SettingKey}`; larger is a 413). Send an `Idempotency-Key` header to make retries safe: the same key and body return the first job (200); the same key with another body is a 409. "
+                + "Per API key at most `Api:RateLimit:SubmissionsPerWindow` submissions per `Api:RateLimit:Window` when set (429 with Retry-After).")
             .Accepts<JobSpec>("application/json")
             .Produces<JobResponse>(StatusCodes.Status202Accepted)
             .Produces<JobResponse>(StatusCodes.Status200OK)
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(RequestLimits.SubmissionsPolicy);
         group.MapGet("/{id:guid}", GetAsync).WithName("GetJob").WithSummary("Get a job's status, progress and latest metrics")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/", ListAsync).WithName("ListJobs").WithSummary("List jobs, newest first, by status, dataset and creation time")
@@ -77,11 +84,10 @@ public static class JobsApi
     }
 
     public static async Task<Results<Accepted<JobResponse>, Ok<JobResponse>>> SubmitAsync(
-        HttpRequest request, JobService jobs, AppDbContext db, CancellationToken cancellationToken,
+        HttpRequest request, JobService jobs, AppDbContext db, IOptions<ApiOptions> options, CancellationToken cancellationToken,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey = null)
     {
-        using var reader = new StreamReader(request.Body);
-        string body = await reader.ReadToEndAsync(cancellationToken);
+        string body = await JobSpecBody.ReadAsync(request, options.Value.MaxJobSpecBytes, cancellationToken);
         (Job job, bool created) = await jobs.SubmitAsync(body, idempotencyKey, cancellationToken);
         JobResponse response = await ToResponseAsync(db, job, cancellationToken);
         return created

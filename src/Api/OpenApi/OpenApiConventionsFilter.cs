@@ -36,14 +36,19 @@ internal sealed class OpenApiConventionsFilter : IOperationFilter
 
         // Every operation reads the database (if only for the API key) and answers 503 while it is unreachable.
         AddProblem(operation, "503", "The database is unreachable or busy; nothing was changed. Retry after the seconds in Retry-After.");
-        if (operation.Responses["503"] is OpenApiResponse unavailable)
+        // Every operation runs under a request timeout (Api:RequestTimeout, uploads and downloads Api:UploadRequestTimeout).
+        AddProblem(operation, "504", "The request ran past its timeout (Api:RequestTimeout, or Api:UploadRequestTimeout for uploads and model downloads) and was stopped.");
+        foreach (string status in new[] { "503", "429" })
         {
-            unavailable.Headers ??= new Dictionary<string, IOpenApiHeader>();
-            unavailable.Headers["Retry-After"] = new OpenApiHeader
+            if (operation.Responses.TryGetValue(status, out IOpenApiResponse? retry) && retry is OpenApiResponse withHeaders)
             {
-                Description = "Seconds to wait before retrying.",
-                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
-            };
+                withHeaders.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                withHeaders.Headers["Retry-After"] = new OpenApiHeader
+                {
+                    Description = "Seconds to wait before retrying.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
+                };
+            }
         }
 
         if (name is not null && OpenApiExamples.Requests.TryGetValue(name, out JsonNode? request) && operation.RequestBody?.Content is { } requestContent)

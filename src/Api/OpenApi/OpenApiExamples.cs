@@ -154,6 +154,14 @@ internal static class OpenApiExamples
             {"type":"https://tools.ietf.org/html/rfc9110#section-15.5.14","title":"Request body too large.","status":413,
              "detail":"Request body too large. The max request body size is 1073741824 bytes."}
             """)!,
+        ["429"] = JsonNode.Parse("""
+            {"type":"https://tools.ietf.org/html/rfc6585#section-4","title":"Too many requests.","status":429,
+             "detail":"This API key made 10 submissions in the last 00:01:00; the limit is 10 per window (Api:RateLimit:SubmissionsPerWindow). Retry in 42 seconds."}
+            """)!,
+        ["504"] = JsonNode.Parse("""
+            {"type":"https://tools.ietf.org/html/rfc9110#section-15.6.5","title":"Request timed out.","status":504,
+             "detail":"The request took longer than 00:01:40 (Api:RequestTimeout) and was stopped; nothing of it was kept."}
+            """)!,
         ["416"] = JsonNode.Parse("""
             {"type":"https://tools.ietf.org/html/rfc9110#section-15.5.17","title":"Range Not Satisfiable","status":416}
             """)!,

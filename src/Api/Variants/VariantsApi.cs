@@ -77,7 +77,9 @@ public static class VariantsApi
             .WithDescription("Ties go to fewer parameters. 422 when no variant fits, with the fastest variant's latency.")
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        // A model file to a slow client may take longer than an ordinary request: the upload timeout applies.
         group.MapGet("/{fraction:double}/model", DownloadAsync).WithName("DownloadVariant")
+            .WithMetadata(new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutAttribute(Api.Extensions.RequestLimits.UploadTimeoutPolicy))
             .WithSummary("Download a variant as ONNX or TorchSharp weights (ETag = sha256, range requests)")
             .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
             .Produces(StatusCodes.Status206PartialContent, contentType: "application/octet-stream")

@@ -15,29 +15,32 @@ public sealed record CsvConversion(int[] Shape, int Classes, int Samples, int Te
 /// worker reads. IDX stores bytes, so every feature is min-max scaled per column to 0..255 with the training
 /// file's minimum and maximum (the test file uses the same scaling, clipped): tabular features are quantised to
 /// 8 bits. Labels are integers 0..254 used as they are, or strings mapped to class indices in ordinal order.
-/// Both files are read line by line twice (statistics, then output); no whole file is held in memory.
+/// Records follow RFC 4180 (<see cref="CsvRecordReader"/>: quoted fields may hold delimiters, line breaks and escaped
+/// quotes; CRLF, LF or CR end a record). Both files are read record by record twice (statistics, then output); no whole
+/// file, and no record longer than <see cref="DatasetLimitsOptions.MaxCsvLineLength"/>, is held in memory.
 /// Errors name the file's field (<c>data</c> or <c>testData</c>) and the 1-based line; rows, features and classes
-/// are bounded by <see cref="DatasetLimitsOptions"/>.
+/// are bounded by <see cref="DatasetLimitsOptions"/>, the IDX output by <see cref="DatasetLimitsOptions.MaxConvertedBytes"/>
+/// while the rows are counted, before anything is written.
 /// </summary>
 public static class CsvDataset
 {
-    private static readonly char[] s_delimiters = [',', ';', '\t'];
+    private const string Delimiters = ",;\t";
     private static readonly string[] s_labelNames = ["label", "class", "target"];
 
     /// <summary>Reads <paramref name="openTrain"/> (and <paramref name="openTest"/>) and writes IDX images and labels.</summary>
     public static CsvConversion Convert(
         Func<TextReader> openTrain, Func<TextReader>? openTest, CsvOptions options, DatasetLimitsOptions limits,
-        Stream trainImages, Stream trainLabels, Stream? testImages, Stream? testLabels)
+        Stream trainImages, Stream trainLabels, Stream? testImages, Stream? testLabels, CancellationToken cancellationToken = default)
     {
         Layout layout;
         using (TextReader reader = openTrain())
         {
-            layout = DetectLayout(reader, options, limits);
+            layout = DetectLayout(new CsvRecordReader(reader, "data", limits.MaxCsvLineLength, Delimiters), options, limits);
         }
         Statistics train;
         using (TextReader reader = openTrain())
         {
-            train = Scan(reader, layout, "data", null, limits);
+            train = Scan(Records(reader, "data", layout, limits), layout, "data", null, limits, 0, cancellationToken);
         }
         if (train.Count == 0)
         {
@@ -58,7 +61,7 @@ public static class CsvDataset
         if (openTest is not null)
         {
             using TextReader reader = openTest();
-            test = Scan(reader, layout, "testData", train, limits);
+            test = Scan(Records(reader, "testData", layout, limits), layout, "testData", train, limits, Converted(train.Count, layout), cancellationToken);
             if (test.Count == 0)
             {
                 throw new DomainValidationException("testData", "has no data rows.");
@@ -75,15 +78,21 @@ public static class CsvDataset
         int features = layout.Columns - 1;
         using (TextReader reader = openTrain())
         {
-            Write(reader, layout, train, train.Count, classOf, trainImages, trainLabels);
+            Write(Records(reader, "data", layout, limits), layout, train, train.Count, classOf, trainImages, trainLabels, cancellationToken);
         }
         if (test is not null && openTest is not null)
         {
             using TextReader reader = openTest();
-            Write(reader, layout, train, test.Count, classOf, testImages!, testLabels!);
+            Write(Records(reader, "testData", layout, limits), layout, train, test.Count, classOf, testImages!, testLabels!, cancellationToken);
         }
         return new CsvConversion([features], classes, train.Count, test?.Count ?? 0, names);
     }
+
+    private static CsvRecordReader Records(TextReader reader, string field, Layout layout, DatasetLimitsOptions limits) =>
+        new(reader, field, limits.MaxCsvLineLength, layout.Delimiter.ToString());
+
+    /// <summary>IDX bytes <paramref name="rows"/> rows convert to: one byte per feature and one per label.</summary>
+    private static long Converted(long rows, Layout layout) => rows * layout.Columns;
 
     private static string Describe(HashSet<string> labels, int classes, IReadOnlyList<string>? names) =>
         names is null ? $"0..{classes - 1}" : string.Join(", ", names.Take(10)) + (names.Count > 10 ? ", …" : "");
@@ -123,19 +132,19 @@ public static class CsvDataset
         public readonly Dictionary<string, int> FirstLine = new(StringComparer.Ordinal);
     }
 
-    private static Layout DetectLayout(TextReader reader, CsvOptions options, DatasetLimitsOptions limits)
+    private static Layout DetectLayout(CsvRecordReader reader, CsvOptions options, DatasetLimitsOptions limits)
     {
-        (string? first, int firstLine) = NextLine(reader, 0);
+        (string? first, int firstLine) = reader.Next();
         if (first is null)
         {
             throw new DomainValidationException("data", "is empty.");
         }
-        char delimiter = s_delimiters.MaxBy(d => first.Count(c => c == d));
-        if (!first.Contains(delimiter))
+        char delimiter = Delimiters.MaxBy(d => CsvRecordReader.CountDelimiters(first, d));
+        if (CsvRecordReader.CountDelimiters(first, delimiter) == 0)
         {
             throw new DomainValidationException("data", $"line {firstLine}: has a single column; separate the features and the label with ',', ';' or a tab.");
         }
-        string[] cells = Split(first, delimiter);
+        string[] cells = CsvRecordReader.Split(first, delimiter, "data", firstLine);
         bool hasHeader;
         if (options.HasHeader is { } declared)
         {
@@ -144,8 +153,8 @@ public static class CsvDataset
         else
         {
             // A header has a non-numeric cell where the next row is numeric, or names a label column.
-            (string? second, _) = NextLine(reader, firstLine);
-            string[]? next = second is null ? null : Split(second, delimiter);
+            (string? second, int secondLine) = reader.Next();
+            string[]? next = second is null ? null : CsvRecordReader.Split(second, delimiter, "data", secondLine);
             hasHeader = cells.Any(c => s_labelNames.Contains(c, StringComparer.OrdinalIgnoreCase))
                 || cells.Select((c, i) => !IsNumber(c) && (next is null || (i < next.Length && IsNumber(next[i])))).Any(b => b);
         }
@@ -188,19 +197,21 @@ public static class CsvDataset
             new([new ValidationError("data", message), new ValidationError("labelColumn", message)]);
     }
 
-    private static Statistics Scan(TextReader reader, Layout layout, string field, Statistics? train, DatasetLimitsOptions limits)
+    /// <param name="convertedBefore">IDX bytes the splits read before this one convert to (the training split's, for the test split).</param>
+    private static Statistics Scan(CsvRecordReader reader, Layout layout, string field, Statistics? train, DatasetLimitsOptions limits,
+        long convertedBefore, CancellationToken cancellationToken)
     {
         var stats = new Statistics(layout.Columns);
-        int line = 0;
         bool first = true;
         while (true)
         {
-            (string? text, line) = NextLine(reader, line);
+            cancellationToken.ThrowIfCancellationRequested();
+            (string? text, int line) = reader.Next();
             if (text is null)
             {
                 return stats;
             }
-            string[] cells = Split(text, layout.Delimiter);
+            string[] cells = CsvRecordReader.Split(text, layout.Delimiter, field, line);
             if (cells.Length != layout.Columns)
             {
                 throw new DomainValidationException(field, $"line {line}: has {cells.Length} columns; expected {layout.Columns} (delimiter '{Show(layout.Delimiter)}').");
@@ -219,6 +230,13 @@ public static class CsvDataset
             {
                 throw new DomainValidationException(field,
                     $"line {line}: has more than {limits.MaxSamples} rows; {DatasetLimitsOptions.Describe(limits.MaxSamples, nameof(limits.MaxSamples))}.");
+            }
+            // Checked while counting, before anything is written: the output grows by a row of features and a label per row.
+            if (convertedBefore + Converted(stats.Count, layout) > limits.MaxConvertedBytes)
+            {
+                throw new DomainValidationException(field,
+                    $"line {line}: converts to more than {limits.MaxConvertedBytes} bytes ({stats.Count} rows of {layout.Columns - 1} features and a label{(convertedBefore > 0 ? ", after the training data's" : "")}); "
+                    + $"{DatasetLimitsOptions.Describe(limits.MaxConvertedBytes, nameof(limits.MaxConvertedBytes))}.");
             }
             for (int c = 0; c < cells.Length; c++)
             {
@@ -249,17 +267,18 @@ public static class CsvDataset
         }
     }
 
-    private static void Write(TextReader reader, Layout layout, Statistics scaling, int count, Func<string, int?> classOf, Stream images, Stream labels)
+    private static void Write(CsvRecordReader reader, Layout layout, Statistics scaling, int count, Func<string, int?> classOf, Stream images, Stream labels,
+        CancellationToken cancellationToken)
     {
         int features = layout.Columns - 1;
         WriteHeader(images, count, features);
         WriteHeader(labels, count);
         var row = new byte[features];
-        int line = 0;
         bool first = true;
         while (true)
         {
-            (string? text, line) = NextLine(reader, line);
+            cancellationToken.ThrowIfCancellationRequested();
+            (string? text, int line) = reader.Next();
             if (text is null)
             {
                 break;
@@ -270,7 +289,7 @@ public static class CsvDataset
                 continue;
             }
             first = false;
-            string[] cells = Split(text, layout.Delimiter);
+            string[] cells = CsvRecordReader.Split(text, layout.Delimiter, "data", line);
             int f = 0;
             for (int c = 0; c < cells.Length; c++)
             {
@@ -299,32 +318,6 @@ public static class CsvDataset
             BinaryPrimitives.WriteInt32BigEndian(header.Slice(4 + 4 * i, 4), dimensions[i]);
         }
         stream.Write(header);
-    }
-
-    /// <summary>The next non-blank line and its 1-based number.</summary>
-    private static (string? Text, int Line) NextLine(TextReader reader, int line)
-    {
-        while (reader.ReadLine() is { } text)
-        {
-            line++;
-            if (!string.IsNullOrWhiteSpace(text))
-            {
-                return (text, line);
-            }
-        }
-        return (null, line);
-    }
-
-    /// <summary>Splits on the delimiter, trimming blanks and one pair of surrounding double quotes (quoted delimiters are not supported).</summary>
-    private static string[] Split(string line, char delimiter)
-    {
-        string[] cells = line.Split(delimiter);
-        for (int i = 0; i < cells.Length; i++)
-        {
-            string cell = cells[i].Trim();
-            cells[i] = cell.Length >= 2 && cell[0] == '"' && cell[^1] == '"' ? cell[1..^1].Trim() : cell;
-        }
-        return cells;
     }
 
     private static bool IsNumber(string cell) => double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out _);

@@ -48,6 +48,15 @@ public sealed class DatasetLimitsOptions
     /// </summary>
     public long MaxSourcePixels { get; set; } = 40_000_000;
 
+    /// <summary>
+    /// Bytes a CSV or image-folder upload converts to (the IDX images and labels of both splits), computed from the declared
+    /// sizes before anything is decoded: images × width × height × channels for a ZIP, rows × (features + 1) for CSV. 2 GiB by default.
+    /// </summary>
+    public long MaxConvertedBytes { get; set; } = 2L << 30;
+
+    /// <summary>Characters of one CSV record (a quoted field's line breaks included), checked as it is read. 1 MiB by default.</summary>
+    public int MaxCsvLineLength { get; set; } = 1 << 20;
+
     /// <summary>The configuration key of a limit, e.g. <c>Datasets:Limits:MaxSamples</c>.</summary>
     public static string Key(string limit) => $"{SectionName}:{limit}";
 
@@ -75,6 +84,8 @@ public sealed class DatasetLimitsOptions
         Positive(MaxCompressionRatio, nameof(MaxCompressionRatio));
         Positive(MaxDecodedBytes, nameof(MaxDecodedBytes));
         Positive(MaxSourcePixels, nameof(MaxSourcePixels));
+        Positive(MaxConvertedBytes, nameof(MaxConvertedBytes));
+        Positive(MaxCsvLineLength, nameof(MaxCsvLineLength));
         if (MaxClasses is < 2 or > ClassCeiling)
         {
             errors.Add($"{Key(nameof(MaxClasses))} must be between 2 and {ClassCeiling} (was {MaxClasses}).");

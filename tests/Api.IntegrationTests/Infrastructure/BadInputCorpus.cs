@@ -38,6 +38,9 @@ public sealed record CorpusCase
     /// <summary>Runs the case against an Api whose <c>Api:MaxUploadBytes</c> is this low.</summary>
     public long? MaxUploadBytes { get; init; }
 
+    /// <summary>Other settings of the Api the case runs against (e.g. <c>Datasets:Limits:MaxConvertedBytes</c>), by configuration key.</summary>
+    public Dictionary<string, string>? Settings { get; init; }
+
     /// <summary>The expected HTTP status.</summary>
     public required int Status { get; init; }
 
