@@ -308,10 +308,10 @@ if want "${selected[@]}"; then
   else
     lc_stop_worker "$w"; stopped_at=$SECONDS; other=$((3 - w))
     # Continue the paused worker while the other one trains the job: that is when two workers hold it.
-    until grep -qE "Job $id (attempt|epoch)" "$TAS_RUN_DIR/worker$other.log" || [ $((SECONDS - stopped_at)) -ge 40 ]; do sleep 0.5; done
+    until grep -qE "Job $id (attempt|epoch)" "$TAS_RUN_DIR/worker$other.log" || [ $((SECONDS - stopped_at)) -ge 90 ]; do sleep 0.5; done
     sleep 1
     lc_cont_worker "$w"; say "continued worker $w after $((SECONDS - stopped_at)) s"
-    grep -qE "Job $id (attempt|epoch)" "$TAS_RUN_DIR/worker$other.log" || problem "worker $other did not take job $id over within 40 s"
+    grep -qE "Job $id (attempt|epoch)" "$TAS_RUN_DIR/worker$other.log" || problem "worker $other did not take job $id over within 90 s"
     # Sample the job until it ends: it must never show Queued while its epochs advance.
     samples=""; deadline=$((SECONDS + 120))
     while [ $SECONDS -lt $deadline ]; do
