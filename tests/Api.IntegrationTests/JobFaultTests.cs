@@ -90,20 +90,26 @@ public abstract class JobFaultTests(FaultApi api)
         Guid datasetId = await ApiClient.UploadDatasetAsync(client);
         string spec = JobSpec.Parse(JsonSerializer.Serialize(ApiClient.JobSpec(datasetId, epochs: 2), ApiClient.Json)).Normalized().ToJson();
         Guid tenantId = await api.WithDbAsync(db => db.Datasets.IgnoreQueryFilters().Where(d => d.Id == datasetId).Select(d => d.TenantId).SingleAsync());
-        // A submission that crashed between its commit and the enqueue, and one whose queue entry Hangfire gave up on.
-        Guid[] ids = [Guid.CreateVersion7(), Guid.CreateVersion7()];
+        // A submission that crashed between its commit and the enqueue, one whose queue entry Hangfire gave up on, and
+        // one left Running without a lease by a worker of the version before leases.
+        Guid[] ids = [Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7()];
         await api.WithDbAsync(async db =>
         {
             db.Jobs.Add(new Job { Id = ids[0], TenantId = tenantId, DatasetId = datasetId, SpecJson = spec, Epochs = 2, CreatedAt = DateTime.UtcNow.AddMinutes(-5) });
             db.Jobs.Add(new Job { Id = ids[1], TenantId = tenantId, DatasetId = datasetId, SpecJson = spec, Epochs = 2, CreatedAt = DateTime.UtcNow, QueueJobId = "999999999" });
+            db.Jobs.Add(new Job
+            {
+                Id = ids[2], TenantId = tenantId, DatasetId = datasetId, SpecJson = spec, Epochs = 2, CreatedAt = DateTime.UtcNow,
+                Status = JobStatus.Running, Attempts = 1, QueueJobId = "999999997",
+            });
             return await db.SaveChangesAsync();
         });
 
-        foreach (Guid id in ids)
+        foreach ((Guid id, int attempts) in ids.Zip([1, 1, 2]))
         {
             JsonElement job = await ApiClient.WaitForJobAsync(client, id, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(2));
             Assert.Equal("Succeeded", job.Status());
-            Assert.Equal(1, job.GetProperty("attempts").GetInt32());
+            Assert.Equal(attempts, job.GetProperty("attempts").GetInt32());
         }
     }
 

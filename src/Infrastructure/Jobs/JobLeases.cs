@@ -19,7 +19,7 @@ public sealed class LeaseLostException(Guid jobId, long token)
 public static class JobLeases
 {
     /// <summary>
-    /// Takes the lease of a job that is Queued, or Running under a lapsed lease: Running, attempts + 1, a new
+    /// Takes the lease of a job that is Queued, or Running under a lapsed lease (or none: a job started before leases): Running, attempts + 1, a new
     /// fencing token. Null when the job is finished, cancelled, or held by a live lease.
     /// </summary>
     public static JobLease? TryAcquire(AppDbContext db, Guid jobId, string owner, DateTime now, TimeSpan duration)
@@ -27,14 +27,14 @@ public static class JobLeases
         var current = db.Jobs.AsNoTracking().Where(j => j.Id == jobId)
             .Select(j => new { j.Status, j.LeaseToken, j.LeaseExpiresAt, j.CancelRequested }).SingleOrDefault();
         if (current is null || current.CancelRequested
-            || !(current.Status == JobStatus.Queued || (current.Status == JobStatus.Running && current.LeaseExpiresAt < now)))
+            || !(current.Status == JobStatus.Queued || (current.Status == JobStatus.Running && !(current.LeaseExpiresAt >= now))))
         {
             return null;
         }
         long token = current.LeaseToken + 1;
         int changed = db.Jobs
             .Where(j => j.Id == jobId && j.LeaseToken == current.LeaseToken && !j.CancelRequested
-                && (j.Status == JobStatus.Queued || (j.Status == JobStatus.Running && j.LeaseExpiresAt < now)))
+                && (j.Status == JobStatus.Queued || (j.Status == JobStatus.Running && (j.LeaseExpiresAt == null || j.LeaseExpiresAt < now))))
             .ExecuteUpdate(s => s
                 .SetProperty(j => j.Status, JobStatus.Running)
                 .SetProperty(j => j.LeaseOwner, owner)
@@ -71,7 +71,8 @@ public static class JobLeases
     /// </summary>
     public static JobStatus? RecoverLapsed(AppDbContext db, Guid jobId, long token, bool cancelRequested, DateTime now)
     {
-        IQueryable<Job> lapsed = db.Jobs.Where(j => j.Id == jobId && j.LeaseToken == token && j.Status == JobStatus.Running && j.LeaseExpiresAt < now);
+        IQueryable<Job> lapsed = db.Jobs.Where(j => j.Id == jobId && j.LeaseToken == token && j.Status == JobStatus.Running
+            && (j.LeaseExpiresAt == null || j.LeaseExpiresAt < now));
         int changed = cancelRequested
             ? lapsed.ExecuteUpdate(s => s
                 .SetProperty(j => j.Status, JobStatus.Cancelled)

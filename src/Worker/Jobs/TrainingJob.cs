@@ -204,6 +204,9 @@ public sealed class TrainingJob(
             }
             if (job.Status != JobStatus.Running || job.LeaseExpiresAt is not DateTime expiry)
             {
+                // Raced with another acquisition or a state change: look again shortly.
+                cancellationToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200));
+                cancellationToken.ThrowIfCancellationRequested();
                 continue;
             }
             if (seenExpiry is not null && expiry != seenExpiry)
