@@ -82,11 +82,11 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         Guid runId = await TrainedRunAsync();
         string device = await BuiltInDeviceAsync();
         using TrainingClient client = SdkClient();
-        ListVariantsResponse listed = await client.ListVariantsAsync(runId, device);
+        ListVariantsResponse listed = await client.Variants.ListAsync(runId, device);
         Variant fastest = listed.Devices[0].Variants.MinBy(v => v.Latency.Ms)!;
         double budget = fastest.Latency.Ms / 1000;
 
-        RpcException error = await Assert.ThrowsAsync<RpcException>(() => client.SelectVariantAsync(runId, device, budget));
+        RpcException error = await Assert.ThrowsAsync<RpcException>(() => client.Variants.SelectAsync(runId, device, budget));
 
         Assert.Equal(StatusCode.OutOfRange, error.StatusCode);
         Assert.Equal(fastest.Latency.Ms, error.FastestLatencyMs());
@@ -129,12 +129,12 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         // The SDK: default 64 KiB chunks into a file, verified; TorchSharp weights too.
         using TrainingClient client = SdkClient();
         string path = Path.Combine(api.DataDirectory, $"fetched-{Guid.NewGuid():N}.onnx");
-        VariantFileSummary fetched = await client.FetchVariantAsync(runId, fraction, path);
+        VariantFileSummary fetched = await client.Variants.FetchAsync(runId, fraction, path);
         Assert.Equal(restBytes, await File.ReadAllBytesAsync(path));
         Assert.Equal(summary.Sha256, fetched.Sha256);
         Assert.False(File.Exists(path + ".part"));
         using var weights = new MemoryStream();
-        VariantFileSummary torch = await client.FetchVariantAsync(runId, fraction, weights, VariantFormat.Torchsharp);
+        VariantFileSummary torch = await client.Variants.FetchAsync(runId, fraction, weights, VariantFormat.Torchsharp);
         Assert.Equal(torch.SizeBytes, weights.Length);
         Assert.EndsWith(".bin", torch.FileName);
     }
@@ -147,10 +147,10 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         {
             HttpHandler = new CorruptingHandler(api.CreateGrpcHandler()),
         });
-        Curve curve = await client.GetCurveAsync(runId);
+        Curve curve = await client.Runs.GetCurveAsync(runId);
         string path = Path.Combine(api.DataDirectory, $"corrupt-{Guid.NewGuid():N}.onnx");
 
-        InvalidDataException error = await Assert.ThrowsAsync<InvalidDataException>(() => client.FetchVariantAsync(runId, curve.Points[^1].RankFraction, path));
+        InvalidDataException error = await Assert.ThrowsAsync<InvalidDataException>(() => client.Variants.FetchAsync(runId, curve.Points[^1].RankFraction, path));
 
         Assert.Contains("corrupted", error.Message);
         Assert.False(File.Exists(path));
@@ -163,32 +163,32 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         Guid runId = await TrainedRunAsync();
         using TrainingClient client = SdkClient();
         string name = $"sdk-{Guid.NewGuid():N}"[..20];
-        Curve curve = await client.GetCurveAsync(runId);
+        Curve curve = await client.Runs.GetCurveAsync(runId);
         var options = new ProfileOptions { Batches = [1, 4], WarmupRuns = 1, Runs = 5, IntraOpThreads = 1 };
 
-        LatencyTable table = await client.ProfileAsync(runId, name, options);
+        LatencyTable table = await client.Profiler.ProfileAsync(runId, name, options);
 
         Assert.Equal(curve.Points.Count * 2, table.Timings.Count);
         Assert.Equal(curve.Points.Select(p => p.RankFraction).Order(), table.Timings.Where(t => t.Batch == 1).Select(t => t.RankFraction));
         Assert.All(table.Timings, t => Assert.True(t.MedianMs > 0 && t.P90Ms >= t.MedianMs && t.Runs == 5));
-        Device device = await client.GetDeviceAsync(name);
+        Device device = await client.Devices.GetAsync(name);
         Assert.False(device.BuiltIn);
         Assert.Equal(table.Timings.Count, device.Measurements);
         Assert.True(device.HasCpuModel && device.HasThreads);
-        Assert.Contains(await client.ListDevicesAsync(), d => d.Name == name);
+        Assert.Contains(await client.Devices.ListAsync(), d => d.Name == name);
         foreach (int batch in options.Batches)
         {
-            DeviceFrontier priced = Assert.Single((await client.ListVariantsAsync(runId, name, batch)).Devices);
+            DeviceFrontier priced = Assert.Single((await client.Variants.ListAsync(runId, name, batch)).Devices);
             Assert.Equal(curve.Points.Count, priced.Variants.Count);
             Assert.All(priced.Variants, v => Assert.True(v.Latency.Measured && v.Latency.Runtime == "onnxruntime-cpu" && v.Latency.Batch == batch));
             Assert.Equal(table.Timings.Where(t => t.Batch == batch).Select(t => t.MedianMs), priced.Variants.Select(v => v.Latency.Ms));
         }
-        ListVariantsResponse everyDevice = await client.ListVariantsAsync(runId);
+        ListVariantsResponse everyDevice = await client.Variants.ListAsync(runId);
         Assert.Contains(everyDevice.Devices, d => d.Device == name);
 
         // Profiling again replaces the table (an upsert): no second set of rows.
-        await client.ProfileAsync(runId, name, new ProfileOptions { WarmupRuns = 0, Runs = 1 });
-        Assert.Equal(table.Timings.Count, (await client.GetDeviceAsync(name)).Measurements);
+        await client.Profiler.ProfileAsync(runId, name, new ProfileOptions { WarmupRuns = 0, Runs = 1 });
+        Assert.Equal(table.Timings.Count, (await client.Devices.GetAsync(name)).Measurements);
     }
 
     [Fact]
