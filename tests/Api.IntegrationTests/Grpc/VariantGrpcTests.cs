@@ -105,7 +105,7 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
     public async Task FetchVariant_SmallChunks_ReassembleToRestDownloadWithMatchingChecksum()
     {
         Guid runId = await TrainedRunAsync();
-        Curve curve = await SdkClient().GetCurveAsync(runId);
+        Curve curve = await SdkClient().Runs.GetCurveAsync(runId);
         double fraction = curve.Points.Max(p => p.RankFraction);
         using HttpResponseMessage download = await api.CreateClient().GetAsync(
             $"/api/v1/runs/{runId}/variants/{fraction.ToString("R", CultureInfo.InvariantCulture)}/model?format=onnx");
@@ -196,7 +196,7 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
     {
         Guid runId = await TrainedRunAsync();
         string name = $"edge-{Guid.NewGuid():N}"[..20];
-        Curve curve = await SdkClient().GetCurveAsync(runId);
+        Curve curve = await SdkClient().Runs.GetCurveAsync(runId);
 
         Device created = await Devices.CreateDeviceAsync(new CreateDeviceRequest { Name = name, Description = "an edge box", Cores = 4, CpuModel = "Cortex-A76" });
         RpcException duplicate = await Assert.ThrowsAsync<RpcException>(() => Devices.CreateDeviceAsync(new CreateDeviceRequest { Name = name }).ResponseAsync);
@@ -287,6 +287,79 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         await ExpectAsync(Devices.PostLatenciesAsync(early).ResponseAsync, StatusCode.FailedPrecondition);
         await client.PostAsync($"/api/v1/jobs/{jobId}/cancel", null);
         await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() == "Cancelled", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task ServiceClients_OneTrainingClient_ReadJobRunVariantsAndDevicesAndMapErrors()
+    {
+        Guid runId = await TrainedRunAsync();
+        using TrainingClient client = SdkClient();
+
+        Run run = await client.Runs.GetAsync(runId);
+        Job job = await client.Jobs.GetAsync(Guid.Parse(run.JobId));
+        Dataset dataset = await client.Datasets.GetAsync(Guid.Parse(job.DatasetId));
+        ListJobsResponse jobs = await client.Jobs.ListAsync(datasetId: Guid.Parse(dataset.Id));
+        ListRunsResponse runs = await client.Runs.ListAsync(jobId: Guid.Parse(job.Id));
+        Curve curve = await client.Runs.GetCurveAsync(runId);
+        string device = (await client.Devices.ListAsync()).First(d => d.BuiltIn).Name;
+        DeviceFrontier frontier = Assert.Single((await client.Variants.ListAsync(runId, device)).Devices);
+        VariantSelection selection = await client.Variants.SelectAsync(runId, device, frontier.Variants.Max(v => v.Latency.Ms) * 2);
+        using var model = new MemoryStream();
+        VariantFileSummary fetched = await client.Variants.FetchAsync(runId, selection.Variant.RankFraction, model);
+
+        Assert.Equal((RunStatus.Succeeded, JobStatus.Succeeded), (run.Status, job.Status));
+        Assert.Contains(run.Id, job.RunIds);
+        Assert.Equal(job.Id, Assert.Single(jobs.Items).Id);
+        Assert.Equal(run.Id, Assert.Single(runs.Items).Id);
+        Assert.Equal(curve.Points.Count, frontier.Variants.Count);
+        Assert.Equal(frontier.Variants.Max(v => v.Accuracy), selection.Variant.Accuracy);
+        Assert.Equal(model.Length, fetched.SizeBytes);
+        Assert.EndsWith(".onnx", fetched.FileName);
+
+        // The same error types as before the split: status codes with the service's details.
+        RpcException missing = await Assert.ThrowsAsync<RpcException>(() => client.Runs.GetAsync(Guid.NewGuid()));
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+        RpcException finished = await Assert.ThrowsAsync<RpcException>(() => client.Jobs.CancelAsync(Guid.Parse(job.Id)));
+        Assert.Equal(StatusCode.FailedPrecondition, finished.StatusCode);
+        RpcException tooTight = await Assert.ThrowsAsync<RpcException>(
+            () => client.Variants.SelectAsync(runId, device, frontier.Variants.Min(v => v.Latency.Ms) / 1000));
+        Assert.Equal(StatusCode.OutOfRange, tooTight.StatusCode);
+        Assert.Equal(frontier.Variants.Min(v => v.Latency.Ms), tooTight.FastestLatencyMs());
+        RpcException badSpec = await Assert.ThrowsAsync<RpcException>(() => client.Jobs.SubmitAsync(
+            JsonSerializer.Serialize(ApiClient.JobSpec(Guid.Parse(dataset.Id), epochs: 0))));
+        Assert.Equal("training.epochs", Assert.Single(badSpec.FieldViolations()).Field);
+    }
+
+    [Fact]
+    public async Task TrainingClient1xMembers_DelegateToServiceClients_SameAnswersAndErrors()
+    {
+        Guid runId = await TrainedRunAsync();
+        using TrainingClient client = SdkClient();
+        string device = (await client.Devices.ListAsync()).First(d => d.BuiltIn).Name;
+        Run run = await client.Runs.GetAsync(runId);
+        Guid jobId = Guid.Parse(run.JobId);
+
+#pragma warning disable CS0618 // the obsolete 1.x calls are what this test covers
+        Assert.Equal(run, await client.GetRunAsync(runId));
+        Assert.Equal(await client.Runs.GetCurveAsync(runId), await client.GetCurveAsync(runId));
+        Assert.Equal(await client.Jobs.GetAsync(jobId), await client.GetJobAsync(jobId));
+        Assert.Equal(run.Id, Assert.Single((await client.ListRunsAsync(jobId, RunStatus.Unspecified, 0, 50, CancellationToken.None)).Items).Id);
+        Assert.Equal(
+            (await client.Devices.ListAsync()).Select(d => d.Name),
+            (await client.ListDevicesAsync()).Select(d => d.Name));
+        Assert.Equal(
+            (await client.Variants.ListAsync(runId, device)).Devices[0].Variants.Select(v => v.RankFraction),
+            (await client.ListVariantsAsync(runId, device)).Devices[0].Variants.Select(v => v.RankFraction));
+        double budget = (await client.Variants.ListAsync(runId, device)).Devices[0].Variants.Max(v => v.Latency.Ms) * 2;
+        Assert.Equal(
+            (await client.Variants.SelectAsync(runId, device, budget)).Variant.RankFraction,
+            (await client.SelectVariantAsync(runId, device, budget)).Variant.RankFraction);
+        RpcException finished = await Assert.ThrowsAsync<RpcException>(() => client.CancelJobAsync(jobId));
+        RpcException missing = await Assert.ThrowsAsync<RpcException>(() => client.GetDeviceAsync("no-such-device"));
+#pragma warning restore CS0618
+
+        Assert.Equal(StatusCode.FailedPrecondition, finished.StatusCode);
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
     }
 
     private TrainingClient SdkClient() =>
