@@ -49,7 +49,7 @@ if (apiKey is null && File.Exists(localKeyFile))
 }
 using TrainingClient client = TrainingClient.Create(address, new TrainingClientOptions { ApiKey = apiKey });
 Console.WriteLine($"Uploading {folder} to {address} ...");
-V1.Dataset dataset = await client.UploadDatasetAsync(Path.GetFileName(Path.GetFullPath(folder)), folder,
+V1.Dataset dataset = await client.Datasets.UploadIdxAsync(Path.GetFileName(Path.GetFullPath(folder)), folder,
     new Progress<UploadProgress>(p => Console.Write($"\r  {p.SentBytes / 1024} KiB sent")), cancel.Token);
 Console.WriteLine($"\rDataset {dataset.Id}: {dataset.Samples} training + {dataset.TestSamples} test samples, " +
     $"{dataset.Classes} classes, shape [{string.Join(", ", dataset.Shape)}]");
@@ -60,14 +60,14 @@ var spec = new JobSpec
     Model = new ModelSpec { Kind = "mlp", Hidden = [256, 128], MaxRank = 64 },
     Training = new TrainingSpec { Epochs = 5, BatchSize = 128, LearningRate = 0.001, Seed = 1 },
 };
-V1.SubmitJobResponse submitted = await client.SubmitJobAsync(spec, cancellationToken: cancel.Token);
+V1.SubmitJobResponse submitted = await client.Jobs.SubmitAsync(spec, cancellationToken: cancel.Token);
 Guid jobId = Guid.Parse(submitted.Job.Id);
 Console.WriteLine($"Job {jobId} submitted; Ctrl+C cancels it.");
 
 V1.StatusChanged? last = null;
 try
 {
-    await foreach (V1.JobEvent e in client.WatchJobAsync(jobId, cancellationToken: cancel.Token))
+    await foreach (V1.JobEvent e in client.Jobs.WatchAsync(jobId, cancellationToken: cancel.Token))
     {
         if (e.StatusChanged is { } status)
         {
@@ -84,7 +84,7 @@ try
 }
 catch (OperationCanceledException)
 {
-    V1.Job cancelled = await client.CancelJobAsync(jobId);
+    V1.Job cancelled = await client.Jobs.CancelAsync(jobId);
     Console.WriteLine($"\nCancel requested; the job is {cancelled.Status}.");
     return 1;
 }
@@ -95,7 +95,7 @@ if (last?.Status != V1.JobStatus.Succeeded)
     return 1;
 }
 Guid runId = Guid.Parse(last.RunIds[0]);
-V1.Curve curve = await client.GetCurveAsync(runId, cancel.Token);
+V1.Curve curve = await client.Runs.GetCurveAsync(runId, cancel.Token);
 Console.WriteLine("\nAccuracy versus rank (every prefix of ranks is a working smaller model):");
 Console.WriteLine("  fraction   ranks              parameters   accuracy");
 foreach (V1.CurvePoint p in curve.Points)
@@ -109,7 +109,7 @@ string device;
 if (profileName is not null)
 {
     Console.WriteLine($"\nProfiling the run's ONNX variants on this machine as '{profileName}' ...");
-    LatencyTable table = await client.ProfileAsync(runId, profileName, new ProfileOptions
+    LatencyTable table = await client.Profiler.ProfileAsync(runId, profileName, new ProfileOptions
     {
         Progress = new Progress<VariantTiming>(t => Console.WriteLine($"  fraction {t.RankFraction,6:F4}  batch {t.Batch}  median {t.MedianMs:F3} ms  p90 {t.P90Ms:F3} ms")),
     }, cancel.Token);
@@ -118,9 +118,9 @@ if (profileName is not null)
 }
 else
 {
-    device = (await client.ListDevicesAsync(cancel.Token)).First(d => d.BuiltIn).Name;
+    device = (await client.Devices.ListAsync(cancel.Token)).First(d => d.BuiltIn).Name;
 }
-V1.DeviceFrontier priced = (await client.ListVariantsAsync(runId, device, cancellationToken: cancel.Token)).Devices[0];
+V1.DeviceFrontier priced = (await client.Variants.ListAsync(runId, device, cancellationToken: cancel.Token)).Devices[0];
 Console.WriteLine($"\nPareto frontier on '{device}' (batch 1):");
 foreach (V1.Variant v in priced.Frontier)
 {
@@ -131,7 +131,7 @@ double budget = budgetMs ?? Median(priced.Variants.Select(v => v.Latency.Ms).ToA
 V1.VariantSelection selection;
 try
 {
-    selection = await client.SelectVariantAsync(runId, device, budget, cancellationToken: cancel.Token);
+    selection = await client.Variants.SelectAsync(runId, device, budget, cancellationToken: cancel.Token);
 }
 catch (RpcException ex) when (ex.StatusCode == StatusCode.OutOfRange)
 {
@@ -143,7 +143,7 @@ Console.WriteLine($"\nBudget {budget:F4} ms on '{device}': rank fraction {chosen
     $"({chosen.Latency.Ms:F4} ms {chosen.Latency.Source}, {chosen.Parameters} parameters, curve accuracy {chosen.Accuracy:P1}).");
 
 string path = Path.Combine(Path.GetTempPath(), $"run-{runId:N}-rank-{chosen.RankFraction.ToString(CultureInfo.InvariantCulture)}.onnx");
-V1.VariantFileSummary file = await client.FetchVariantAsync(runId, chosen.RankFraction, path, cancellationToken: cancel.Token);
+V1.VariantFileSummary file = await client.Variants.FetchAsync(runId, chosen.RankFraction, path, cancellationToken: cancel.Token);
 Console.WriteLine($"Downloaded {file.SizeBytes} bytes to {path} (sha256 {file.Sha256[..16]}…, verified).");
 
 if (FindIdx(folder, "t10k-images", "test-images") is not { } imagesPath || FindIdx(folder, "t10k-labels", "test-labels") is not { } labelsPath)

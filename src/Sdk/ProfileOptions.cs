@@ -1,6 +1,6 @@
 namespace TrainingService.Sdk;
 
-/// <summary>How <see cref="TrainingClient.ProfileAsync"/> times a run's variants with ONNX Runtime on this machine.</summary>
+/// <summary>How <see cref="VariantProfiler.ProfileAsync"/> times a run's variants with ONNX Runtime on this machine.</summary>
 public sealed class ProfileOptions
 {
     /// <summary>Batch sizes to time each variant at (default batch 1 only; e.g. <c>[1, 32]</c> adds a larger batch).</summary>
@@ -36,7 +36,7 @@ public sealed class ProfileOptions
 /// <param name="Runs">Timed runs behind the figures.</param>
 public sealed record VariantTiming(double RankFraction, int Batch, double MedianMs, double P90Ms, int Runs);
 
-/// <summary>The latency table <see cref="TrainingClient.ProfileAsync"/> measured and stored on the device profile.</summary>
+/// <summary>The latency table <see cref="VariantProfiler.ProfileAsync"/> measured and stored on the device profile.</summary>
 /// <param name="Device">The device profile the table was posted to.</param>
 /// <param name="RunId">The run whose variants were timed.</param>
 /// <param name="Runtime">The runtime label stored with the latencies.</param>

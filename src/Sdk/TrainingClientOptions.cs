@@ -18,10 +18,10 @@ public sealed class TrainingClientOptions
     /// <summary>Delay before the first retry; each later one doubles, up to <see cref="MaxBackoff"/>.</summary>
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Longest delay between two retries or two reconnects of <see cref="TrainingClient.WatchJobAsync"/>.</summary>
+    /// <summary>Longest delay between two retries or two reconnects of <see cref="JobsClient.WatchAsync"/>.</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How many reconnects in a row <see cref="TrainingClient.WatchJobAsync"/> tries without receiving an event before it gives up.</summary>
+    /// <summary>How many reconnects in a row <see cref="JobsClient.WatchAsync"/> tries without receiving an event before it gives up.</summary>
     public int MaxWatchReconnects { get; set; } = 10;
 
     /// <summary>Bytes per upload message (the server accepts messages of up to 4 MiB).</summary>

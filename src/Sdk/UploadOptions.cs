@@ -4,7 +4,7 @@ using Google.Protobuf.Collections;
 namespace TrainingService.Sdk;
 
 /// <summary>
-/// How the service reads a CSV upload (<see cref="TrainingClient.UploadCsvDatasetAsync(string, Stream, Stream?, CsvUploadOptions?, IProgress{UploadProgress}?, CancellationToken)"/>).
+/// How the service reads a CSV upload (<see cref="DatasetsClient.UploadCsvAsync(string, Stream, Stream?, CsvUploadOptions?, IProgress{UploadProgress}?, CancellationToken)"/>).
 /// The delimiter (<c>,</c> <c>;</c> or tab) is always detected.
 /// </summary>
 public sealed record CsvUploadOptions
@@ -33,7 +33,7 @@ public sealed record CsvUploadOptions
 
 /// <summary>
 /// The size every image of an image-folder upload is resized to, and its colour
-/// (<see cref="TrainingClient.UploadImageFolderAsync"/>, <see cref="TrainingClient.UploadImageFolderZipAsync(string, Stream, ImageUploadOptions?, IProgress{UploadProgress}?, CancellationToken)"/>).
+/// (<see cref="DatasetsClient.UploadImageFolderAsync"/>, <see cref="DatasetsClient.UploadImageFolderZipAsync(string, Stream, ImageUploadOptions?, IProgress{UploadProgress}?, CancellationToken)"/>).
 /// The dataset's sample shape is [<paramref name="Height"/>, <paramref name="Width"/>] for grey and
 /// [3, <paramref name="Height"/>, <paramref name="Width"/>] for RGB. The service checks the values (400 naming the field).
 /// </summary>

@@ -60,8 +60,8 @@ public abstract class ListFiltersTests<TApi>(TApi api) : IDisposable where TApi 
             CreatedAfter = Timestamp.FromDateTimeOffset(created[1]),
             CreatedBefore = Timestamp.FromDateTimeOffset(created[2]),
         });
-        V1.ListDatasetsResponse sdkSince = await client.ListDatasetsAsync(createdAfter: created[1]);
-        V1.ListDatasetsResponse sdkPage = await client.ListDatasetsAsync(0, 1, createdAfter: created[0], createdBefore: created[2]);
+        V1.ListDatasetsResponse sdkSince = await client.Datasets.ListAsync(createdAfter: created[1]);
+        V1.ListDatasetsResponse sdkPage = await client.Datasets.ListAsync(0, 1, createdAfter: created[0], createdBefore: created[2]);
 
         AssertListed([ids[1]], window);
         AssertListed([ids[2], ids[1]], since);
@@ -105,12 +105,12 @@ public abstract class ListFiltersTests<TApi>(TApi api) : IDisposable where TApi 
             CreatedAfter = Timestamp.FromDateTimeOffset(created[0]),
             CreatedBefore = Timestamp.FromDateTimeOffset(created[2]),
         });
-        V1.ListJobsResponse sdk = await client.ListJobsAsync(datasetId: dataset, createdBefore: created[1]);
+        V1.ListJobsResponse sdk = await client.Jobs.ListAsync(datasetId: dataset, createdBefore: created[1]);
         foreach (Guid id in ids)
         {
             await ApiClient.WaitForJobAsync(_http, id, j => j.Status() is "Succeeded" or "Failed" or "Cancelled", s_trainingTimeout);
         }
-        V1.ListJobsResponse finished = await client.ListJobsAsync(V1.JobStatus.Succeeded, dataset, createdAfter: created[2]);
+        V1.ListJobsResponse finished = await client.Jobs.ListAsync(V1.JobStatus.Succeeded, dataset, createdAfter: created[2]);
 
         AssertListed([ids[1]], window);
         AssertListed([ids[2], ids[1]], byDataset);
@@ -141,8 +141,8 @@ public abstract class ListFiltersTests<TApi>(TApi api) : IDisposable where TApi 
             DatasetId = a.ToString(),
             StartedBefore = Timestamp.FromDateTimeOffset(startedA2),
         });
-        V1.ListRunsResponse sdk = await client.ListRunsAsync(datasetId: a, startedAfter: startedB);
-        V1.ListRunsResponse sdkWindow = await client.ListRunsAsync(startedAfter: startedA1, startedBefore: startedB);
+        V1.ListRunsResponse sdk = await client.Runs.ListAsync(datasetId: a, startedAfter: startedB);
+        V1.ListRunsResponse sdkWindow = await client.Runs.ListAsync(startedAfter: startedA1, startedBefore: startedB);
 
         AssertListed([runA2, runA1], ofA);
         AssertListed([runB], ofB);
@@ -212,15 +212,15 @@ public abstract class ListFiltersTests<TApi>(TApi api) : IDisposable where TApi 
             StartedAfter = Timestamp.FromDateTimeOffset(later),
             StartedBefore = Timestamp.FromDateTimeOffset(earlier),
         }).ResponseAsync), "startedBefore");
-        AssertFieldViolation(await Assert.ThrowsAsync<RpcException>(() => client.ListDatasetsAsync(createdAfter: later, createdBefore: earlier)), "createdBefore");
-        AssertFieldViolation(await Assert.ThrowsAsync<RpcException>(() => client.ListJobsAsync(createdAfter: later, createdBefore: earlier)), "createdBefore");
-        AssertFieldViolation(await Assert.ThrowsAsync<RpcException>(() => client.ListRunsAsync(startedAfter: later, startedBefore: earlier)), "startedBefore");
+        AssertFieldViolation(await Assert.ThrowsAsync<RpcException>(() => client.Datasets.ListAsync(createdAfter: later, createdBefore: earlier)), "createdBefore");
+        AssertFieldViolation(await Assert.ThrowsAsync<RpcException>(() => client.Jobs.ListAsync(createdAfter: later, createdBefore: earlier)), "createdBefore");
+        AssertFieldViolation(await Assert.ThrowsAsync<RpcException>(() => client.Runs.ListAsync(startedAfter: later, startedBefore: earlier)), "startedBefore");
         AssertFieldViolation(await Assert.ThrowsAsync<RpcException>(() => runs.ListRunsAsync(new V1.ListRunsRequest { DatasetId = "x" }).ResponseAsync), "datasetId");
         AssertFieldViolation(await Assert.ThrowsAsync<RpcException>(() => datasets.ListDatasetsAsync(new V1.ListDatasetsRequest
         {
             CreatedAfter = new Timestamp { Seconds = long.MaxValue },
         }).ResponseAsync), "createdAfter");
-        V1.ListRunsResponse equalEnds = await client.ListRunsAsync(startedAfter: later, startedBefore: later);
+        V1.ListRunsResponse equalEnds = await client.Runs.ListAsync(startedAfter: later, startedBefore: later);
         Assert.Empty(equalEnds.Items);
     }
 

@@ -83,7 +83,7 @@ public abstract class ModelSelectionTests<TApi>(TApi api) where TApi : ApiFactor
         Guid runId = Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
         JsonElement run = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}");
         using TrainingClient sdk = TrainingClient.Create(api.Server.BaseAddress, new TrainingClientOptions { HttpHandler = api.CreateGrpcHandler() });
-        SdkRun sdkRun = await sdk.GetRunAsync(runId);
+        SdkRun sdkRun = await sdk.Runs.GetAsync(runId);
         return (epochs, run, sdkRun);
     }
 }

@@ -53,7 +53,7 @@ public abstract class WorkersTests<TApi>(TApi api) where TApi : ApiFactory
 
         JsonElement worker = await WaitForWorkerAsync(client, w => w.TryGetProperty("devices", out JsonElement d) && d.GetArrayLength() > 0, TimeSpan.FromSeconds(30));
         using TrainingClient sdk = Sdk(ApiFactory.AdminKey);
-        V1.WorkerInfo message = Assert.Single(await sdk.ListWorkersAsync());
+        V1.WorkerInfo message = Assert.Single(await sdk.Workers.ListAsync());
 
         Assert.Equal(Environment.MachineName, worker.GetProperty("host").GetString());
         Assert.Equal(["cpu"], worker.GetProperty("devices").EnumerateArray().Select(d => d.GetString()));
@@ -81,7 +81,7 @@ public abstract class WorkersTests<TApi>(TApi api) where TApi : ApiFactory
 
         using HttpResponseMessage rest = await api.CreateClient(key).GetAsync("/api/v1/workers");
         using TrainingClient sdk = Sdk(key);
-        RpcException grpc = await Assert.ThrowsAsync<RpcException>(() => sdk.ListWorkersAsync());
+        RpcException grpc = await Assert.ThrowsAsync<RpcException>(() => sdk.Workers.ListAsync());
 
         Assert.Equal(HttpStatusCode.Forbidden, rest.StatusCode);
         Assert.Equal("application/problem+json", rest.Content.Headers.ContentType?.MediaType);
@@ -105,8 +105,8 @@ public abstract class WorkersTests<TApi>(TApi api) where TApi : ApiFactory
             string otherBody = await other.Content.ReadAsStringAsync();
             using TrainingClient ownSdk = Sdk(ApiFactory.AdminKey);
             using TrainingClient otherSdk = Sdk(otherAdmin);
-            IReadOnlyList<V1.WorkerInfo> ownGrpc = await ownSdk.ListWorkersAsync();
-            IReadOnlyList<V1.WorkerInfo> otherGrpc = await otherSdk.ListWorkersAsync();
+            IReadOnlyList<V1.WorkerInfo> ownGrpc = await ownSdk.Workers.ListAsync();
+            IReadOnlyList<V1.WorkerInfo> otherGrpc = await otherSdk.Workers.ListAsync();
 
             Assert.Equal("busy", own.GetProperty("status").GetString());
             Assert.Equal(HttpStatusCode.OK, other.StatusCode);

@@ -291,29 +291,29 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
         using var files = new DatasetFiles(new MemoryStream(IdxBuilder.Gzip(images)), new MemoryStream(labels));
         long total = files.TotalBytes!.Value;
 
-        Dataset dataset = await client.UploadDatasetAsync("sdk", files, new SynchronousProgress<UploadProgress>(reports.Add));
+        Dataset dataset = await client.Datasets.UploadIdxAsync("sdk", files, new SynchronousProgress<UploadProgress>(reports.Add));
         var spec = new JobSpec
         {
             DatasetId = Guid.Parse(dataset.Id),
             Model = new Domain.Jobs.ModelSpec { Hidden = [32], MaxRank = 16 },
             Training = new Domain.Jobs.TrainingSpec { Epochs = 3, BatchSize = 32, LearningRate = 0.01 },
         };
-        SubmitJobResponse submitted = await client.SubmitJobAsync(spec);
+        SubmitJobResponse submitted = await client.Jobs.SubmitAsync(spec);
         var events = new List<JobEvent>();
-        await foreach (JobEvent e in client.WatchJobAsync(Guid.Parse(submitted.Job.Id)).WithCancellation(new CancellationTokenSource(s_trainingTimeout).Token))
+        await foreach (JobEvent e in client.Jobs.WatchAsync(Guid.Parse(submitted.Job.Id)).WithCancellation(new CancellationTokenSource(s_trainingTimeout).Token))
         {
             events.Add(e);
         }
-        Job job = await client.GetJobAsync(Guid.Parse(submitted.Job.Id));
-        Run run = await client.GetRunAsync(Guid.Parse(job.RunIds[0]));
-        Curve curve = await client.GetCurveAsync(Guid.Parse(run.Id));
-        ListJobsResponse jobs = await client.ListJobsAsync(datasetId: Guid.Parse(dataset.Id));
-        ListDatasetsResponse datasets = await client.ListDatasetsAsync();
-        ListRunsResponse runs = await client.ListRunsAsync(Guid.Parse(job.Id));
+        Job job = await client.Jobs.GetAsync(Guid.Parse(submitted.Job.Id));
+        Run run = await client.Runs.GetAsync(Guid.Parse(job.RunIds[0]));
+        Curve curve = await client.Runs.GetCurveAsync(Guid.Parse(run.Id));
+        ListJobsResponse jobs = await client.Jobs.ListAsync(datasetId: Guid.Parse(dataset.Id));
+        ListDatasetsResponse datasets = await client.Datasets.ListAsync();
+        ListRunsResponse runs = await client.Runs.ListAsync(Guid.Parse(job.Id));
 
         Assert.Equal(total, reports[^1].SentBytes);
         Assert.True(reports.Count > 2);
-        AssertSameDataset(dataset, await client.GetDatasetAsync(Guid.Parse(dataset.Id)));
+        AssertSameDataset(dataset, await client.Datasets.GetAsync(Guid.Parse(dataset.Id)));
         Assert.True(submitted.Created);
         Assert.Equal([1, 2, 3], events.Where(e => e.EpochCompleted is not null).Select(e => e.EpochCompleted.Metrics.Epoch));
         Assert.Equal(JobStatus.Succeeded, events[^1].StatusChanged.Status);
@@ -325,7 +325,7 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
         Assert.Contains(datasets.Items, d => d.Id == dataset.Id);
         Assert.Equal(run.Id, Assert.Single(runs.Items).Id);
 
-        RpcException bad = await Assert.ThrowsAsync<RpcException>(() => client.SubmitJobAsync(spec with { Training = spec.Training with { Epochs = 0 } }));
+        RpcException bad = await Assert.ThrowsAsync<RpcException>(() => client.Jobs.SubmitAsync(spec with { Training = spec.Training with { Epochs = 0 } }));
         Assert.Equal("training.epochs", Assert.Single(bad.FieldViolations()).Field);
     }
 
@@ -339,10 +339,10 @@ public abstract class GrpcTests<TApi>(TApi api) : IDisposable where TApi : ApiFa
             InitialBackoff = TimeSpan.FromMilliseconds(50),
         });
         Dataset dataset = await UploadTinyAsync();
-        SubmitJobResponse submitted = await client.SubmitJobAsync(SpecJson(dataset.Id, epochs: 4));
+        SubmitJobResponse submitted = await client.Jobs.SubmitAsync(SpecJson(dataset.Id, epochs: 4));
 
         var events = new List<JobEvent>();
-        await foreach (JobEvent e in client.WatchJobAsync(Guid.Parse(submitted.Job.Id)).WithCancellation(new CancellationTokenSource(s_trainingTimeout).Token))
+        await foreach (JobEvent e in client.Jobs.WatchAsync(Guid.Parse(submitted.Job.Id)).WithCancellation(new CancellationTokenSource(s_trainingTimeout).Token))
         {
             events.Add(e);
         }

@@ -32,7 +32,7 @@ public sealed class KestrelGrpcTests : IDisposable
 
         using TrainingClient client = TrainingClient.Create(grpcAddress, new TrainingClientOptions { UploadChunkSize = 4096, ApiKey = ApiFactory.AdminKey });
         using var files = new DatasetFiles(new MemoryStream(IdxBuilder.Gzip(images)), new MemoryStream(labels));
-        Dataset uploaded = await client.UploadDatasetAsync("kestrel", files);
+        Dataset uploaded = await client.Datasets.UploadIdxAsync("kestrel", files);
         using HttpClient http = api.CreateClient();
         JsonElement rest = await http.GetFromJsonAsync<JsonElement>($"/api/v1/datasets/{uploaded.Id}");
         using GrpcChannel channel = GrpcChannel.ForAddress(grpcAddress);
@@ -48,7 +48,7 @@ public sealed class KestrelGrpcTests : IDisposable
 
         using TrainingClient keyless = TrainingClient.Create(grpcAddress, new TrainingClientOptions { ApiKey = "" });
         using var again = new DatasetFiles(new MemoryStream(IdxBuilder.Gzip(images)), new MemoryStream(labels));
-        RpcException refused = await Assert.ThrowsAsync<RpcException>(() => keyless.UploadDatasetAsync("no-key", again));
+        RpcException refused = await Assert.ThrowsAsync<RpcException>(() => keyless.Datasets.UploadIdxAsync("no-key", again));
 
         Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
         Assert.Equal(uploaded.Samples, rest.GetProperty("samples").GetInt32());

@@ -35,7 +35,7 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
         byte[] test = Encoding.UTF8.GetBytes(new CsvBuilder { LabelName = "species", Rows = 80, Seed = 12 }.Build());
         var reports = new List<UploadProgress>();
 
-        Dataset dataset = await client.UploadCsvDatasetAsync("sdk-csv", new MemoryStream(csv), new MemoryStream(test),
+        Dataset dataset = await client.Datasets.UploadCsvAsync("sdk-csv", new MemoryStream(csv), new MemoryStream(test),
             new CsvUploadOptions { LabelColumn = "species", HasHeader = true }, new SynchronousProgress<UploadProgress>(reports.Add));
         JsonElement rest = await api.CreateClient().GetFromJsonAsync<JsonElement>($"/api/v1/datasets/{dataset.Id}");
 
@@ -63,7 +63,7 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
             await gzip.WriteAsync(Encoding.UTF8.GetBytes(csv.ToString()));
         }
 
-        Dataset dataset = await client.UploadCsvDatasetAsync("sdk-csv-file", path, options: new CsvUploadOptions { LabelColumn = "1", HasHeader = false });
+        Dataset dataset = await client.Datasets.UploadCsvAsync("sdk-csv-file", path, options: new CsvUploadOptions { LabelColumn = "1", HasHeader = false });
 
         Assert.Equal(("csv", 60, 0, 3), (dataset.Format, dataset.Samples, dataset.TestSamples, dataset.Classes));
         Assert.Equal([2], dataset.Shape);
@@ -77,7 +77,7 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
         ApiFactory.StoredState before = await api.StoredStateAsync();
 
         RpcException error = await Assert.ThrowsAsync<RpcException>(() =>
-            client.UploadCsvDatasetAsync("sdk-bad", new MemoryStream(csv), options: new CsvUploadOptions { LabelColumn = "nope" }));
+            client.Datasets.UploadCsvAsync("sdk-bad", new MemoryStream(csv), options: new CsvUploadOptions { LabelColumn = "nope" }));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("labelColumn", error.FieldViolations().Select(v => v.Field));
@@ -99,8 +99,8 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
             ImageZipBuilder.Add(z, "t10k-labels-idx1-ubyte", testLabels);
         }));
 
-        Dataset dataset = await client.UploadIdxArchiveAsync("sdk-idx-zip", path);
-        RpcException notZip = await Assert.ThrowsAsync<RpcException>(() => client.UploadIdxArchiveAsync("sdk-idx-zip", new MemoryStream("text"u8.ToArray())));
+        Dataset dataset = await client.Datasets.UploadIdxArchiveAsync("sdk-idx-zip", path);
+        RpcException notZip = await Assert.ThrowsAsync<RpcException>(() => client.Datasets.UploadIdxArchiveAsync("sdk-idx-zip", new MemoryStream("text"u8.ToArray())));
 
         Assert.Equal(("idx", 400, 60), (dataset.Format, dataset.Samples, dataset.TestSamples));
         Assert.Equal(StatusCode.InvalidArgument, notZip.StatusCode);
@@ -116,10 +116,10 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
         await File.WriteAllBytesAsync(splitPath, ImageZipBuilder.Build(split: true));
         var reports = new List<UploadProgress>();
 
-        Dataset grey = await client.UploadImageFolderZipAsync("sdk-zip", new MemoryStream(archive), new ImageUploadOptions(Width: 10, Height: 8),
+        Dataset grey = await client.Datasets.UploadImageFolderZipAsync("sdk-zip", new MemoryStream(archive), new ImageUploadOptions(Width: 10, Height: 8),
             new SynchronousProgress<UploadProgress>(reports.Add));
-        Dataset rgb = await client.UploadImageFolderZipAsync("sdk-zip-file", splitPath, new ImageUploadOptions(Width: 6, Height: 4, Channels: 3));
-        Dataset defaults = await client.UploadImageFolderZipAsync("sdk-zip-defaults", new MemoryStream(archive));
+        Dataset rgb = await client.Datasets.UploadImageFolderZipAsync("sdk-zip-file", splitPath, new ImageUploadOptions(Width: 6, Height: 4, Channels: 3));
+        Dataset defaults = await client.Datasets.UploadImageFolderZipAsync("sdk-zip-defaults", new MemoryStream(archive));
 
         Assert.Equal(("zip", 180, 0, 3), (grey.Format, grey.Samples, grey.TestSamples, grey.Classes));
         Assert.Equal([8, 10], grey.Shape);
@@ -144,9 +144,9 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
         await File.WriteAllBytesAsync(Path.Combine(folder, ".cache", "band9", "x.png"), ImageZipBuilder.Png(4, (_, _) => SkiaSharp.SKColors.Red));
         var reports = new List<UploadProgress>();
 
-        Dataset fromFolder = await client.UploadImageFolderAsync("sdk-folder", folder, new ImageUploadOptions(8, 8),
+        Dataset fromFolder = await client.Datasets.UploadImageFolderAsync("sdk-folder", folder, new ImageUploadOptions(8, 8),
             new SynchronousProgress<UploadProgress>(reports.Add));
-        Dataset fromZip = await client.UploadImageFolderZipAsync("sdk-folder-zip", new MemoryStream(archive), new ImageUploadOptions(8, 8));
+        Dataset fromZip = await client.Datasets.UploadImageFolderZipAsync("sdk-folder-zip", new MemoryStream(archive), new ImageUploadOptions(8, 8));
 
         Assert.Equal(("zip", 180, 0, 3), (fromFolder.Format, fromFolder.Samples, fromFolder.TestSamples, fromFolder.Classes));
         Assert.Equal([8, 8], fromFolder.Shape);
@@ -167,7 +167,7 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
         string folder = Path.Combine(_folder, "split");
         ZipFile.ExtractToDirectory(new MemoryStream(ImageZipBuilder.Build(split: true)), folder);
 
-        Dataset dataset = await client.UploadImageFolderAsync("sdk-folder-split", folder, new ImageUploadOptions(5, 7, 3));
+        Dataset dataset = await client.Datasets.UploadImageFolderAsync("sdk-folder-split", folder, new ImageUploadOptions(5, 7, 3));
 
         Assert.Equal(("zip", 144, 36, 3), (dataset.Format, dataset.Samples, dataset.TestSamples, dataset.Classes));
         Assert.Equal([3, 7, 5], dataset.Shape);
@@ -183,11 +183,11 @@ public abstract class SdkUploadTests<TApi>(TApi api) : IDisposable where TApi : 
         await File.WriteAllBytesAsync(Path.Combine(oneClass, "only", "a.png"), ImageZipBuilder.Png(4, (_, _) => SkiaSharp.SKColors.Blue));
         ApiFactory.StoredState before = await api.StoredStateAsync();
 
-        await Assert.ThrowsAsync<DirectoryNotFoundException>(() => client.UploadImageFolderAsync("missing", Path.Combine(_folder, "missing")));
-        await Assert.ThrowsAsync<ArgumentException>(() => client.UploadImageFolderAsync("empty", empty));
-        RpcException error = await Assert.ThrowsAsync<RpcException>(() => client.UploadImageFolderAsync("one", oneClass));
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(() => client.Datasets.UploadImageFolderAsync("missing", Path.Combine(_folder, "missing")));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.Datasets.UploadImageFolderAsync("empty", empty));
+        RpcException error = await Assert.ThrowsAsync<RpcException>(() => client.Datasets.UploadImageFolderAsync("one", oneClass));
         RpcException badSize = await Assert.ThrowsAsync<RpcException>(() =>
-            client.UploadImageFolderAsync("size", Path.Combine(_folder, "one"), new ImageUploadOptions(Width: 0, Channels: 2)));
+            client.Datasets.UploadImageFolderAsync("size", Path.Combine(_folder, "one"), new ImageUploadOptions(Width: 0, Channels: 2)));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal("archive", Assert.Single(error.FieldViolations()).Field);

@@ -82,11 +82,11 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         Guid runId = await TrainedRunAsync();
         string device = await BuiltInDeviceAsync();
         using TrainingClient client = SdkClient();
-        ListVariantsResponse listed = await client.ListVariantsAsync(runId, device);
+        ListVariantsResponse listed = await client.Variants.ListAsync(runId, device);
         Variant fastest = listed.Devices[0].Variants.MinBy(v => v.Latency.Ms)!;
         double budget = fastest.Latency.Ms / 1000;
 
-        RpcException error = await Assert.ThrowsAsync<RpcException>(() => client.SelectVariantAsync(runId, device, budget));
+        RpcException error = await Assert.ThrowsAsync<RpcException>(() => client.Variants.SelectAsync(runId, device, budget));
 
         Assert.Equal(StatusCode.OutOfRange, error.StatusCode);
         Assert.Equal(fastest.Latency.Ms, error.FastestLatencyMs());
@@ -105,7 +105,7 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
     public async Task FetchVariant_SmallChunks_ReassembleToRestDownloadWithMatchingChecksum()
     {
         Guid runId = await TrainedRunAsync();
-        Curve curve = await SdkClient().GetCurveAsync(runId);
+        Curve curve = await SdkClient().Runs.GetCurveAsync(runId);
         double fraction = curve.Points.Max(p => p.RankFraction);
         using HttpResponseMessage download = await api.CreateClient().GetAsync(
             $"/api/v1/runs/{runId}/variants/{fraction.ToString("R", CultureInfo.InvariantCulture)}/model?format=onnx");
@@ -129,12 +129,12 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         // The SDK: default 64 KiB chunks into a file, verified; TorchSharp weights too.
         using TrainingClient client = SdkClient();
         string path = Path.Combine(api.DataDirectory, $"fetched-{Guid.NewGuid():N}.onnx");
-        VariantFileSummary fetched = await client.FetchVariantAsync(runId, fraction, path);
+        VariantFileSummary fetched = await client.Variants.FetchAsync(runId, fraction, path);
         Assert.Equal(restBytes, await File.ReadAllBytesAsync(path));
         Assert.Equal(summary.Sha256, fetched.Sha256);
         Assert.False(File.Exists(path + ".part"));
         using var weights = new MemoryStream();
-        VariantFileSummary torch = await client.FetchVariantAsync(runId, fraction, weights, VariantFormat.Torchsharp);
+        VariantFileSummary torch = await client.Variants.FetchAsync(runId, fraction, weights, VariantFormat.Torchsharp);
         Assert.Equal(torch.SizeBytes, weights.Length);
         Assert.EndsWith(".bin", torch.FileName);
     }
@@ -147,10 +147,10 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         {
             HttpHandler = new CorruptingHandler(api.CreateGrpcHandler()),
         });
-        Curve curve = await client.GetCurveAsync(runId);
+        Curve curve = await client.Runs.GetCurveAsync(runId);
         string path = Path.Combine(api.DataDirectory, $"corrupt-{Guid.NewGuid():N}.onnx");
 
-        InvalidDataException error = await Assert.ThrowsAsync<InvalidDataException>(() => client.FetchVariantAsync(runId, curve.Points[^1].RankFraction, path));
+        InvalidDataException error = await Assert.ThrowsAsync<InvalidDataException>(() => client.Variants.FetchAsync(runId, curve.Points[^1].RankFraction, path));
 
         Assert.Contains("corrupted", error.Message);
         Assert.False(File.Exists(path));
@@ -163,32 +163,32 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         Guid runId = await TrainedRunAsync();
         using TrainingClient client = SdkClient();
         string name = $"sdk-{Guid.NewGuid():N}"[..20];
-        Curve curve = await client.GetCurveAsync(runId);
+        Curve curve = await client.Runs.GetCurveAsync(runId);
         var options = new ProfileOptions { Batches = [1, 4], WarmupRuns = 1, Runs = 5, IntraOpThreads = 1 };
 
-        LatencyTable table = await client.ProfileAsync(runId, name, options);
+        LatencyTable table = await client.Profiler.ProfileAsync(runId, name, options);
 
         Assert.Equal(curve.Points.Count * 2, table.Timings.Count);
         Assert.Equal(curve.Points.Select(p => p.RankFraction).Order(), table.Timings.Where(t => t.Batch == 1).Select(t => t.RankFraction));
         Assert.All(table.Timings, t => Assert.True(t.MedianMs > 0 && t.P90Ms >= t.MedianMs && t.Runs == 5));
-        Device device = await client.GetDeviceAsync(name);
+        Device device = await client.Devices.GetAsync(name);
         Assert.False(device.BuiltIn);
         Assert.Equal(table.Timings.Count, device.Measurements);
         Assert.True(device.HasCpuModel && device.HasThreads);
-        Assert.Contains(await client.ListDevicesAsync(), d => d.Name == name);
+        Assert.Contains(await client.Devices.ListAsync(), d => d.Name == name);
         foreach (int batch in options.Batches)
         {
-            DeviceFrontier priced = Assert.Single((await client.ListVariantsAsync(runId, name, batch)).Devices);
+            DeviceFrontier priced = Assert.Single((await client.Variants.ListAsync(runId, name, batch)).Devices);
             Assert.Equal(curve.Points.Count, priced.Variants.Count);
             Assert.All(priced.Variants, v => Assert.True(v.Latency.Measured && v.Latency.Runtime == "onnxruntime-cpu" && v.Latency.Batch == batch));
             Assert.Equal(table.Timings.Where(t => t.Batch == batch).Select(t => t.MedianMs), priced.Variants.Select(v => v.Latency.Ms));
         }
-        ListVariantsResponse everyDevice = await client.ListVariantsAsync(runId);
+        ListVariantsResponse everyDevice = await client.Variants.ListAsync(runId);
         Assert.Contains(everyDevice.Devices, d => d.Device == name);
 
         // Profiling again replaces the table (an upsert): no second set of rows.
-        await client.ProfileAsync(runId, name, new ProfileOptions { WarmupRuns = 0, Runs = 1 });
-        Assert.Equal(table.Timings.Count, (await client.GetDeviceAsync(name)).Measurements);
+        await client.Profiler.ProfileAsync(runId, name, new ProfileOptions { WarmupRuns = 0, Runs = 1 });
+        Assert.Equal(table.Timings.Count, (await client.Devices.GetAsync(name)).Measurements);
     }
 
     [Fact]
@@ -196,7 +196,7 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
     {
         Guid runId = await TrainedRunAsync();
         string name = $"edge-{Guid.NewGuid():N}"[..20];
-        Curve curve = await SdkClient().GetCurveAsync(runId);
+        Curve curve = await SdkClient().Runs.GetCurveAsync(runId);
 
         Device created = await Devices.CreateDeviceAsync(new CreateDeviceRequest { Name = name, Description = "an edge box", Cores = 4, CpuModel = "Cortex-A76" });
         RpcException duplicate = await Assert.ThrowsAsync<RpcException>(() => Devices.CreateDeviceAsync(new CreateDeviceRequest { Name = name }).ResponseAsync);
@@ -287,6 +287,79 @@ public abstract class VariantGrpcTests<TApi>(TApi api) : IDisposable where TApi 
         await ExpectAsync(Devices.PostLatenciesAsync(early).ResponseAsync, StatusCode.FailedPrecondition);
         await client.PostAsync($"/api/v1/jobs/{jobId}/cancel", null);
         await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() == "Cancelled", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task ServiceClients_OneTrainingClient_ReadJobRunVariantsAndDevicesAndMapErrors()
+    {
+        Guid runId = await TrainedRunAsync();
+        using TrainingClient client = SdkClient();
+
+        Run run = await client.Runs.GetAsync(runId);
+        Job job = await client.Jobs.GetAsync(Guid.Parse(run.JobId));
+        Dataset dataset = await client.Datasets.GetAsync(Guid.Parse(job.DatasetId));
+        ListJobsResponse jobs = await client.Jobs.ListAsync(datasetId: Guid.Parse(dataset.Id));
+        ListRunsResponse runs = await client.Runs.ListAsync(jobId: Guid.Parse(job.Id));
+        Curve curve = await client.Runs.GetCurveAsync(runId);
+        string device = (await client.Devices.ListAsync()).First(d => d.BuiltIn).Name;
+        DeviceFrontier frontier = Assert.Single((await client.Variants.ListAsync(runId, device)).Devices);
+        VariantSelection selection = await client.Variants.SelectAsync(runId, device, frontier.Variants.Max(v => v.Latency.Ms) * 2);
+        using var model = new MemoryStream();
+        VariantFileSummary fetched = await client.Variants.FetchAsync(runId, selection.Variant.RankFraction, model);
+
+        Assert.Equal((RunStatus.Succeeded, JobStatus.Succeeded), (run.Status, job.Status));
+        Assert.Contains(run.Id, job.RunIds);
+        Assert.Equal(job.Id, Assert.Single(jobs.Items).Id);
+        Assert.Equal(run.Id, Assert.Single(runs.Items).Id);
+        Assert.Equal(curve.Points.Count, frontier.Variants.Count);
+        Assert.Equal(frontier.Variants.Max(v => v.Accuracy), selection.Variant.Accuracy);
+        Assert.Equal(model.Length, fetched.SizeBytes);
+        Assert.EndsWith(".onnx", fetched.FileName);
+
+        // The same error types as before the split: status codes with the service's details.
+        RpcException missing = await Assert.ThrowsAsync<RpcException>(() => client.Runs.GetAsync(Guid.NewGuid()));
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+        RpcException finished = await Assert.ThrowsAsync<RpcException>(() => client.Jobs.CancelAsync(Guid.Parse(job.Id)));
+        Assert.Equal(StatusCode.FailedPrecondition, finished.StatusCode);
+        RpcException tooTight = await Assert.ThrowsAsync<RpcException>(
+            () => client.Variants.SelectAsync(runId, device, frontier.Variants.Min(v => v.Latency.Ms) / 1000));
+        Assert.Equal(StatusCode.OutOfRange, tooTight.StatusCode);
+        Assert.Equal(frontier.Variants.Min(v => v.Latency.Ms), tooTight.FastestLatencyMs());
+        RpcException badSpec = await Assert.ThrowsAsync<RpcException>(() => client.Jobs.SubmitAsync(
+            JsonSerializer.Serialize(ApiClient.JobSpec(Guid.Parse(dataset.Id), epochs: 0))));
+        Assert.Equal("training.epochs", Assert.Single(badSpec.FieldViolations()).Field);
+    }
+
+    [Fact]
+    public async Task TrainingClient1xMembers_DelegateToServiceClients_SameAnswersAndErrors()
+    {
+        Guid runId = await TrainedRunAsync();
+        using TrainingClient client = SdkClient();
+        string device = (await client.Devices.ListAsync()).First(d => d.BuiltIn).Name;
+        Run run = await client.Runs.GetAsync(runId);
+        Guid jobId = Guid.Parse(run.JobId);
+
+#pragma warning disable CS0618 // the obsolete 1.x calls are what this test covers
+        Assert.Equal(run, await client.GetRunAsync(runId));
+        Assert.Equal(await client.Runs.GetCurveAsync(runId), await client.GetCurveAsync(runId));
+        Assert.Equal(await client.Jobs.GetAsync(jobId), await client.GetJobAsync(jobId));
+        Assert.Equal(run.Id, Assert.Single((await client.ListRunsAsync(jobId, RunStatus.Unspecified, 0, 50, CancellationToken.None)).Items).Id);
+        Assert.Equal(
+            (await client.Devices.ListAsync()).Select(d => d.Name),
+            (await client.ListDevicesAsync()).Select(d => d.Name));
+        Assert.Equal(
+            (await client.Variants.ListAsync(runId, device)).Devices[0].Variants.Select(v => v.RankFraction),
+            (await client.ListVariantsAsync(runId, device)).Devices[0].Variants.Select(v => v.RankFraction));
+        double budget = (await client.Variants.ListAsync(runId, device)).Devices[0].Variants.Max(v => v.Latency.Ms) * 2;
+        Assert.Equal(
+            (await client.Variants.SelectAsync(runId, device, budget)).Variant.RankFraction,
+            (await client.SelectVariantAsync(runId, device, budget)).Variant.RankFraction);
+        RpcException finished = await Assert.ThrowsAsync<RpcException>(() => client.CancelJobAsync(jobId));
+        RpcException missing = await Assert.ThrowsAsync<RpcException>(() => client.GetDeviceAsync("no-such-device"));
+#pragma warning restore CS0618
+
+        Assert.Equal(StatusCode.FailedPrecondition, finished.StatusCode);
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
     }
 
     private TrainingClient SdkClient() =>
