@@ -115,9 +115,7 @@ public static class DatasetsApi
         byte[] labels;
         using (Stream labelFile = store.OpenRead($"{dataset.ArtifactPath}/{DatasetLayout.TrainLabels}"))
         {
-            IdxHeader header = Idx.ReadHeader(labelFile, "labels");
-            labels = new byte[header.Count];
-            labelFile.ReadExactly(labels);
+            labels = Idx.Read(labelFile, "labels").Data;
         }
         byte[] png;
         using (Stream images = store.OpenRead($"{dataset.ArtifactPath}/{DatasetLayout.TrainImages}"))
