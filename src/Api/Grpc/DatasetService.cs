@@ -1,3 +1,4 @@
+using Api.Common;
 using Api.Datasets;
 using Grpc.Core;
 using V1 = TrainingService.Sdk.V1;

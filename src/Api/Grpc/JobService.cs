@@ -1,4 +1,4 @@
-using Api.Datasets;
+using Api.Common;
 using Api.Auth;
 using Api.Jobs;
 using Grpc.Core;

@@ -1,4 +1,4 @@
-using Api.Datasets;
+using Api.Common;
 using Api.Runs;
 using Grpc.Core;
 using V1 = TrainingService.Sdk.V1;
