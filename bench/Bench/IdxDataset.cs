@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Domain.Datasets;
 using Training.Engine;
 
@@ -7,7 +6,7 @@ namespace Bench;
 /// <summary>
 /// Loads an MNIST-layout IDX folder (<c>train-images-idx3-ubyte[.gz]</c>, <c>train-labels-idx1-ubyte[.gz]</c>,
 /// <c>t10k-*</c>), e.g. Fashion-MNIST (Xiao, Rasul and Vollgraf 2017, github.com/zalandoresearch/fashion-mnist, MIT).
-/// Pixels are scaled to [0, 1]; the header is parsed by <see cref="Idx.ReadHeader"/>.
+/// Pixels are scaled to [0, 1]; the files (raw or gzip) are read by <see cref="Idx.ReadFile"/>.
 /// </summary>
 internal static class IdxDataset
 {
@@ -22,37 +21,19 @@ internal static class IdxDataset
 
     private static LabeledData LoadSplit(string folder, string prefix)
     {
-        var (imageShape, pixels) = Read(Find(folder, $"{prefix}-images"));
-        var (labelShape, labels) = Read(Find(folder, $"{prefix}-labels"));
-        if (labelShape.Length != 1 || labelShape[0] != imageShape[0])
+        IdxData images = Idx.ReadFile(Find(folder, $"{prefix}-images"));
+        IdxData labels = Idx.ReadFile(Find(folder, $"{prefix}-labels"));
+        if (labels.Header.Dimensions.Length != 1 || labels.Header.Count != images.Header.Count)
         {
-            throw new InvalidDataException($"{prefix}: {labelShape[0]} labels for {imageShape[0]} images.");
+            throw new InvalidDataException($"{prefix}: {labels.Header.Count} labels for {images.Header.Count} images.");
         }
-        int[] sampleShape = imageShape[1..];
-        var features = new float[pixels.Length];
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            features[i] = pixels[i] / 255f;
-        }
-        int[] classLabels = labels.Select(b => (int)b).ToArray();
-        return new LabeledData(features, classLabels, sampleShape, classLabels.Max() + 1);
+        int[] classLabels = labels.ToInt32();
+        return new LabeledData(images.ToUnitFloats(), classLabels, images.Header.SampleShape, classLabels.Max() + 1);
     }
 
     private static string Find(string folder, string stem)
     {
         string? path = Directory.EnumerateFiles(folder, stem + "*").OrderBy(p => p.Length).FirstOrDefault();
         return path ?? throw new FileNotFoundException($"No {stem}* file in {folder}.");
-    }
-
-    private static (int[] Shape, byte[] Data) Read(string path)
-    {
-        using Stream file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
-        IdxHeader header = Idx.ReadHeader(stream, Path.GetFileName(path));
-        int[] shape = header.Dimensions.ToArray();
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        var data = new byte[count];
-        stream.ReadExactly(data);
-        return (shape, data);
     }
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.IO.Compression;
+using Domain.Datasets;
 using Domain.Jobs;
 using Grpc.Core;
 using Microsoft.ML.OnnxRuntime;
@@ -151,16 +151,18 @@ if (FindIdx(folder, "t10k-images", "test-images") is not { } imagesPath || FindI
     Console.WriteLine("The folder has no test split (t10k-*/test-*), so the download is not evaluated here.");
     return 0;
 }
-(byte[] images, int[] imageDims) = ReadIdx(imagesPath);
-(byte[] labels, _) = ReadIdx(labelsPath);
+// IDX (raw or gzip), as the MNIST files by LeCun, Cortes and Burges and Fashion-MNIST by Zalando Research.
+IdxData testImages = Idx.ReadFile(imagesPath);
+byte[] labels = Idx.ReadFile(labelsPath).Data;
+float[] images = testImages.ToUnitFloats();
 using var session = new InferenceSession(path);
 (string inputName, NodeMetadata input) = session.InputMetadata.Single();
 // An MLP variant takes [batch, features], a CNN [batch, C, H, W]: the model says which.
-int count = imageDims[0];
+int count = testImages.Header.Count;
 var tensor = new DenseTensor<float>([count, .. input.Dimensions.Skip(1)]);
 for (int i = 0; i < images.Length; i++)
 {
-    tensor.Buffer.Span[i] = images[i] / 255f;
+    tensor.Buffer.Span[i] = images[i];
 }
 using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(inputName, tensor)]);
 Tensor<float> logits = outputs.Single().AsTensor<float>();
@@ -186,20 +188,6 @@ static double Median(double[] values)
 static string? FindIdx(string folder, params string[] prefixes) =>
     Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal)
         .FirstOrDefault(f => prefixes.Any(p => Path.GetFileName(f).StartsWith(p, StringComparison.OrdinalIgnoreCase)));
-
-// IDX (raw or gzip), as the MNIST files by LeCun, Cortes and Burges and Fashion-MNIST by Zalando Research:
-// 0x00 0x00 type ndims, big-endian int32 dimensions, then unsigned bytes.
-static (byte[] Data, int[] Dims) ReadIdx(string path)
-{
-    using Stream file = File.OpenRead(path);
-    using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
-    using var memory = new MemoryStream();
-    stream.CopyTo(memory);
-    byte[] bytes = memory.ToArray();
-    int ndims = bytes[3];
-    int[] dims = Enumerable.Range(0, ndims).Select(d => System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * d))).ToArray();
-    return (bytes[(4 + 4 * ndims)..], dims);
-}
 
 static string Bar(int done, int total, int width = 30)
 {

@@ -82,6 +82,76 @@ public class IdxTests
         Assert.Equal(0, gzip.Position);
     }
 
+    [Fact]
+    public void WriteHeader_MatchesTheFormatByteForByte()
+    {
+        using var stream = new MemoryStream();
+
+        Idx.WriteHeader(stream, 60000, 28, 28);
+
+        Assert.Equal(Encode([60000, 28, 28]), stream.ToArray());
+    }
+
+    [Theory]
+    [InlineData(new int[0])]
+    [InlineData(new[] { 1, 1, 1, 1, 1 })]
+    [InlineData(new[] { 3, -1 })]
+    public void WriteHeader_DimensionsTheReaderWouldRefuse_Throw(int[] dimensions)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => Idx.WriteHeader(new MemoryStream(), dimensions));
+    }
+
+    [Fact]
+    public void Read_ReturnsHeaderAndPayload_AndLeavesTrailingBytes()
+    {
+        using var stream = new MemoryStream([.. Encode([2, 3]), 0, 51, 255, 1, 2, 3, 99]);
+
+        IdxData data = Idx.Read(stream, "images");
+
+        Assert.Equal([3], data.Header.SampleShape);
+        Assert.Equal(new byte[] { 0, 51, 255, 1, 2, 3 }, data.Data);
+        Assert.Equal([0f, 0.2f, 1f, 1 / 255f, 2 / 255f, 3 / 255f], data.ToUnitFloats());
+        Assert.Equal([0, 51, 255, 1, 2, 3], data.ToInt32());
+        Assert.Equal(stream.Length - 1, stream.Position);
+    }
+
+    [Fact]
+    public void Read_TruncatedPayload_ThrowsEndOfStream()
+    {
+        using var stream = new MemoryStream([.. Encode([4]), 1, 2]);
+
+        Assert.Throws<EndOfStreamException>(() => Idx.Read(stream, "labels"));
+    }
+
+    [Fact]
+    public void ReadFile_ReadsRawAndGzipFiles_AndNamesTheFileInErrors()
+    {
+        string folder = Directory.CreateTempSubdirectory("idx-").FullName;
+        try
+        {
+            byte[] file = [.. Encode([3]), 7, 8, 9];
+            string raw = Path.Combine(folder, "train-labels-idx1-ubyte");
+            File.WriteAllBytes(raw, file);
+            string gzip = Path.Combine(folder, "t10k-labels-idx1-ubyte.gz");
+            using (var output = File.Create(gzip))
+            using (var compressor = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest))
+            {
+                compressor.Write(file);
+            }
+            string bad = Path.Combine(folder, "bad-idx");
+            File.WriteAllBytes(bad, [0, 0, 0x0D, 1]);
+
+            Assert.Equal(new byte[] { 7, 8, 9 }, Idx.ReadFile(raw).Data);
+            Assert.Equal(new byte[] { 7, 8, 9 }, Idx.ReadFile(gzip).Data);
+            var error = Assert.Throws<DomainValidationException>(() => Idx.ReadFile(bad));
+            Assert.Equal("bad-idx", Assert.Single(error.Errors).Field);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>An IDX unsigned-byte header with these dimensions and no data.</summary>
     private static byte[] Encode(int[] dimensions)
     {

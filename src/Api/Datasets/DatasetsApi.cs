@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.ComponentModel;
+using Api.Common;
 using Microsoft.Extensions.Options;
 
 namespace Api.Datasets;
@@ -24,13 +25,6 @@ public sealed record DatasetResponse(
     public static DatasetResponse From(Dataset d) =>
         new(d.Id, d.Name, d.Format, d.Samples, d.TestSamples, d.Classes, d.Shape, d.ContentHash, d.SizeBytes, d.CreatedAt, d.ClassCounts, d.TestClassCounts);
 }
-
-/// <summary>One page of a list, newest first.</summary>
-/// <param name="Items">The items of this page.</param>
-/// <param name="Total">Items matching the filters, on all pages.</param>
-/// <param name="Offset">Items skipped before this page.</param>
-/// <param name="Limit">Most items a page holds (1..500).</param>
-public sealed record Page<T>(IReadOnlyList<T> Items, int Total, int Offset, int Limit);
 
 public static class DatasetsApi
 {
@@ -115,9 +109,7 @@ public static class DatasetsApi
         byte[] labels;
         using (Stream labelFile = store.OpenRead($"{dataset.ArtifactPath}/{DatasetLayout.TrainLabels}"))
         {
-            IdxHeader header = Idx.ReadHeader(labelFile, "labels");
-            labels = new byte[header.Count];
-            labelFile.ReadExactly(labels);
+            labels = Idx.Read(labelFile, "labels").Data;
         }
         byte[] png;
         using (Stream images = store.OpenRead($"{dataset.ArtifactPath}/{DatasetLayout.TrainImages}"))
@@ -150,26 +142,5 @@ public static class DatasetsApi
         List<Dataset> items = await query.OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id)
             .Skip(offset).Take(limit).ToListAsync(cancellationToken);
         return TypedResults.Ok(new Page<DatasetResponse>(items.Select(DatasetResponse.From).ToList(), total, offset, limit));
-    }
-}
-
-internal static class Paging
-{
-    public const int MaxLimit = 500;
-
-    public static (int Offset, int Limit) Clamp(int offset, int limit)
-    {
-        var rules = new Rules();
-        (offset, limit) = Clamp(rules, offset, limit);
-        rules.ThrowIfInvalid();
-        return (offset, limit);
-    }
-
-    /// <summary>Adds paging violations to <paramref name="rules"/>, so a list reports them with its other filters' at once.</summary>
-    public static (int Offset, int Limit) Clamp(Rules rules, int offset, int limit)
-    {
-        rules.Range("offset", offset, 0, int.MaxValue);
-        rules.Range("limit", limit, 1, MaxLimit);
-        return (offset, limit);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
 using SkiaSharp;
@@ -156,8 +155,15 @@ public static class ImageFolderConverter
     private static void Write(List<Image> images, string[] classes, int width, int height, int channels, DatasetLimitsOptions limits,
         Stream output, Stream labels, CancellationToken cancellationToken)
     {
-        WriteHeader(output, channels == 1 ? [images.Count, height, width] : [images.Count, 3, height, width]);
-        WriteHeader(labels, [images.Count]);
+        if (channels == 1)
+        {
+            Idx.WriteHeader(output, images.Count, height, width);
+        }
+        else
+        {
+            Idx.WriteHeader(output, images.Count, 3, height, width);
+        }
+        Idx.WriteHeader(labels, images.Count);
         var plane = height * width;
         var sample = new byte[plane * channels];
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -262,18 +268,6 @@ public static class ImageFolderConverter
                 return null;
             }
         }
-    }
-
-    private static void WriteHeader(Stream stream, int[] dimensions)
-    {
-        var header = new byte[4 + 4 * dimensions.Length];
-        header[2] = Idx.UnsignedByte;
-        header[3] = (byte)dimensions.Length;
-        for (int i = 0; i < dimensions.Length; i++)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), dimensions[i]);
-        }
-        stream.Write(header);
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ internal static class GrpcExtensions
         })
         // SubmitJob's spec_json is bounded by Api:MaxJobSpecBytes (checked by the service, naming the setting); the message
         // may carry 64 KiB more (idempotency key, framing) before gRPC itself refuses it unread.
-        .AddServiceOptions<JobService>(o => o.MaxReceiveMessageSize =
+        .AddServiceOptions<JobGrpcService>(o => o.MaxReceiveMessageSize =
             (int)Math.Min(int.MaxValue, (builder.Configuration.GetSection(Api.Extensions.ApiOptions.SectionName).Get<Api.Extensions.ApiOptions>() ?? new()).MaxJobSpecBytes + (64 << 10)));
         builder.Services.AddGrpcReflection();
 
@@ -49,12 +49,12 @@ internal static class GrpcExtensions
 
     public static WebApplication MapGrpcApi(this WebApplication app)
     {
-        app.MapGrpcService<DatasetService>();
-        app.MapGrpcService<JobService>();
-        app.MapGrpcService<RunService>();
-        app.MapGrpcService<VariantService>();
-        app.MapGrpcService<DeviceService>();
-        app.MapGrpcService<WorkerService>();
+        app.MapGrpcService<DatasetGrpcService>();
+        app.MapGrpcService<JobGrpcService>();
+        app.MapGrpcService<RunGrpcService>();
+        app.MapGrpcService<VariantGrpcService>();
+        app.MapGrpcService<DeviceGrpcService>();
+        app.MapGrpcService<WorkerGrpcService>();
         app.MapGrpcReflectionService();
         return app;
     }

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.ComponentModel;
 using System.Text.Json;
-using Api.Datasets;
+using Api.Common;
 using Api.Extensions;
 using Microsoft.Extensions.Options;
 

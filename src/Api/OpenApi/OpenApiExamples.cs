@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Api.Common;
 using Api.Datasets;
 using Api.Devices;
 using Api.Jobs;

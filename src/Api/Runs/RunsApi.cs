@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.ComponentModel;
-using Api.Datasets;
+using Api.Common;
 using Api.Jobs;
 using Api.Variants;
 

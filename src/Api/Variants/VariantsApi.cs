@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Api.Datasets;
 using Infrastructure.Artifacts;
 using Microsoft.Net.Http.Headers;
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using Domain.Common;
 
@@ -271,8 +270,8 @@ public static class CsvDataset
         CancellationToken cancellationToken)
     {
         int features = layout.Columns - 1;
-        WriteHeader(images, count, features);
-        WriteHeader(labels, count);
+        Idx.WriteHeader(images, count, features);
+        Idx.WriteHeader(labels, count);
         var row = new byte[features];
         bool first = true;
         while (true)
@@ -305,19 +304,6 @@ public static class CsvDataset
             }
             images.Write(row);
         }
-    }
-
-    private static void WriteHeader(Stream stream, params int[] dimensions)
-    {
-        Span<byte> header = stackalloc byte[4 + 4 * dimensions.Length];
-        header[..4].Clear();
-        header[2] = Idx.UnsignedByte;
-        header[3] = (byte)dimensions.Length;
-        for (int i = 0; i < dimensions.Length; i++)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(header.Slice(4 + 4 * i, 4), dimensions[i]);
-        }
-        stream.Write(header);
     }
 
     private static bool IsNumber(string cell) => double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out _);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Compression;
 using Domain.Common;
 
 namespace Domain.Datasets;
@@ -7,6 +8,8 @@ namespace Domain.Datasets;
 /// The IDX format of the MNIST database (LeCun, Cortes and Burges, http://yann.lecun.com/exdb/mnist/):
 /// two zero bytes, a type byte, a dimension count, then big-endian int32 sizes and the row-major data.
 /// Only unsigned bytes (type 0x08) are accepted, which is what MNIST-style image and label files use.
+/// This is the one reader and writer of the format: the Api (uploads, conversions, previews), the Worker, the
+/// benchmark and the examples all go through it.
 /// </summary>
 public static class Idx
 {
@@ -66,6 +69,50 @@ public static class Idx
         return new IdxHeader(magic[2], dimensions);
     }
 
+    /// <summary>
+    /// Reads the header and the whole payload (<see cref="IdxHeader.Count"/> × <see cref="IdxHeader.SampleSize"/> bytes).
+    /// Header errors are those of <see cref="ReadHeader"/>; a payload shorter than declared throws
+    /// <see cref="EndOfStreamException"/>. Bytes after the payload are not read.
+    /// </summary>
+    public static IdxData Read(Stream stream, string field)
+    {
+        IdxHeader header = ReadHeader(stream, field);
+        var data = new byte[checked(header.Count * header.SampleSize)];
+        stream.ReadExactly(data);
+        return new IdxData(header, data);
+    }
+
+    /// <summary>
+    /// Reads an IDX file from disk, raw or gzip-compressed (as MNIST and Fashion-MNIST are distributed: the gzip
+    /// magic decides, not the name). Errors name the file.
+    /// </summary>
+    public static IdxData ReadFile(string path)
+    {
+        using Stream file = File.OpenRead(path);
+        using Stream stream = IsGzip(file) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        return Read(stream, Path.GetFileName(path));
+    }
+
+    /// <summary>Writes an unsigned-byte header with these dimensions (the sample count first); the data follows it.</summary>
+    public static void WriteHeader(Stream stream, params ReadOnlySpan<int> dimensions)
+    {
+        if (dimensions.Length is < 1 or > MaxDimensions)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dimensions), dimensions.Length, $"An IDX header has 1 to {MaxDimensions} dimensions.");
+        }
+        Span<byte> header = stackalloc byte[4 + 4 * MaxDimensions];
+        header = header[..(4 + 4 * dimensions.Length)];
+        header[..4].Clear();
+        header[2] = UnsignedByte;
+        header[3] = (byte)dimensions.Length;
+        for (int i = 0; i < dimensions.Length; i++)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(dimensions[i], nameof(dimensions));
+            BinaryPrimitives.WriteInt32BigEndian(header.Slice(4 + 4 * i, 4), dimensions[i]);
+        }
+        stream.Write(header);
+    }
+
     /// <summary>True when the stream starts with the gzip magic bytes; the position is restored.</summary>
     public static bool IsGzip(Stream seekable)
     {
@@ -106,4 +153,22 @@ public sealed record IdxHeader(byte DataType, int[] Dimensions)
 
     /// <summary>Bytes a complete file with this header has.</summary>
     public long ExpectedLength => checked(HeaderLength + Count * SampleSize);
+}
+
+/// <summary>A whole IDX file: its header and its row-major unsigned bytes.</summary>
+public sealed record IdxData(IdxHeader Header, byte[] Data)
+{
+    /// <summary>The bytes scaled to [0, 1] (pixel / 255), as the training engine and exported models take them.</summary>
+    public float[] ToUnitFloats()
+    {
+        var values = new float[Data.Length];
+        for (int i = 0; i < Data.Length; i++)
+        {
+            values[i] = Data[i] / 255f;
+        }
+        return values;
+    }
+
+    /// <summary>The bytes as integers: class labels of a one-dimensional label file.</summary>
+    public int[] ToInt32() => Array.ConvertAll(Data, b => (int)b);
 }

@@ -53,19 +53,9 @@ public sealed class DatasetLoader(IArtifactStore store)
         float[] features;
         using (Stream images = store.OpenRead($"{dataset.ArtifactPath}/{imagesFile}"))
         {
-            IdxHeader header = Idx.ReadHeader(images, imagesFile);
-            var bytes = new byte[header.Count * header.SampleSize];
-            images.ReadExactly(bytes);
-            features = new float[bytes.Length];
-            for (int i = 0; i < bytes.Length; i++)
-            {
-                features[i] = bytes[i] / 255f;
-            }
+            features = Idx.Read(images, imagesFile).ToUnitFloats();
         }
-        using Stream labelStream = store.OpenRead($"{dataset.ArtifactPath}/{labelsFile}");
-        IdxHeader labelHeader = Idx.ReadHeader(labelStream, labelsFile);
-        var raw = new byte[labelHeader.Count];
-        labelStream.ReadExactly(raw);
-        return (features, Array.ConvertAll(raw, b => (int)b));
+        using Stream labels = store.OpenRead($"{dataset.ArtifactPath}/{labelsFile}");
+        return (features, Idx.Read(labels, labelsFile).ToInt32());
     }
 }

@@ -12,7 +12,7 @@ public abstract class GrpcServiceUnitTests<TApi>(TApi api) where TApi : ApiFacto
     public async Task GetRun_MalformedId_ThrowsInvalidArgumentWithFieldViolation()
     {
         await using AsyncServiceScope scope = api.Services.CreateAsyncScope();
-        var service = ActivatorUtilities.CreateInstance<Api.Grpc.RunService>(scope.ServiceProvider);
+        var service = ActivatorUtilities.CreateInstance<Api.Grpc.RunGrpcService>(scope.ServiceProvider);
 
         RpcException error = await Assert.ThrowsAsync<RpcException>(() =>
             service.GetRun(new GetRunRequest { Id = "not-a-uuid" }, new TestServerCallContext("/training.v1.RunService/GetRun")));
@@ -26,7 +26,7 @@ public abstract class GrpcServiceUnitTests<TApi>(TApi api) where TApi : ApiFacto
     public async Task ListDatasets_ZeroLimit_UsesRestDefaultPage()
     {
         await using AsyncServiceScope scope = api.Services.CreateAsyncScope();
-        var service = ActivatorUtilities.CreateInstance<Api.Grpc.DatasetService>(scope.ServiceProvider);
+        var service = ActivatorUtilities.CreateInstance<Api.Grpc.DatasetGrpcService>(scope.ServiceProvider);
 
         ListDatasetsResponse page = await service.ListDatasets(new ListDatasetsRequest(), new TestServerCallContext("/training.v1.DatasetService/ListDatasets"));
 

@@ -32,7 +32,7 @@ public abstract class VariantGrpcServiceUnitTests<TApi>(TApi api) where TApi : A
     public async Task FetchVariant_MalformedRunId_ThrowsInvalidArgumentAndWritesNothing()
     {
         await using AsyncServiceScope scope = api.Services.CreateAsyncScope();
-        var service = ActivatorUtilities.CreateInstance<Api.Grpc.VariantService>(scope.ServiceProvider);
+        var service = ActivatorUtilities.CreateInstance<Api.Grpc.VariantGrpcService>(scope.ServiceProvider);
         var writer = new ListWriter<VariantChunk>();
 
         RpcException error = await Assert.ThrowsAsync<RpcException>(() => service.FetchVariant(
@@ -47,7 +47,7 @@ public abstract class VariantGrpcServiceUnitTests<TApi>(TApi api) where TApi : A
     public async Task ListDevices_AnyProfiles_ReturnsThemOrderedByNameWithTimestamps()
     {
         await using AsyncServiceScope scope = api.Services.CreateAsyncScope();
-        var service = ActivatorUtilities.CreateInstance<Api.Grpc.DeviceService>(scope.ServiceProvider);
+        var service = ActivatorUtilities.CreateInstance<Api.Grpc.DeviceGrpcService>(scope.ServiceProvider);
 
         ListDevicesResponse devices = await service.ListDevices(new ListDevicesRequest(), new TestServerCallContext("/training.v1.DeviceService/ListDevices"));
 

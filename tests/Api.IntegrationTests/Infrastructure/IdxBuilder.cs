@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
+using Domain.Datasets;
 
 namespace Api.IntegrationTests.Infrastructure;
 
@@ -39,15 +39,10 @@ public sealed class IdxBuilder
     /// <summary>An IDX file of unsigned bytes with the given dimensions.</summary>
     public static byte[] Encode(byte[] data, params int[] dimensions)
     {
-        var bytes = new byte[4 + 4 * dimensions.Length + data.Length];
-        bytes[2] = 0x08;
-        bytes[3] = (byte)dimensions.Length;
-        for (int i = 0; i < dimensions.Length; i++)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * i), dimensions[i]);
-        }
-        data.CopyTo(bytes, 4 + 4 * dimensions.Length);
-        return bytes;
+        using var output = new MemoryStream();
+        Idx.WriteHeader(output, dimensions);
+        output.Write(data);
+        return output.ToArray();
     }
 
     public static byte[] Gzip(byte[] data)

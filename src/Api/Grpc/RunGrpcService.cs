@@ -1,4 +1,4 @@
-using Api.Datasets;
+using Api.Common;
 using Api.Runs;
 using Grpc.Core;
 using V1 = TrainingService.Sdk.V1;
@@ -7,7 +7,7 @@ namespace Api.Grpc;
 
 /// <summary><c>training.v1.RunService</c>: runs and curves through the REST handlers' queries.</summary>
 /// <remarks>SelectVariant and FetchVariant join here with the variants issue (see training.proto).</remarks>
-internal sealed class RunService(AppDbContext db) : V1.RunService.RunServiceBase
+internal sealed class RunGrpcService(AppDbContext db) : V1.RunService.RunServiceBase
 {
     public override async Task<V1.Run> GetRun(V1.GetRunRequest request, ServerCallContext context)
     {

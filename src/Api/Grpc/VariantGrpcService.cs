@@ -11,7 +11,7 @@ namespace Api.Grpc;
 /// <c>training.v1.VariantService</c>: listing and selection through the REST handlers (and so through
 /// <see cref="VariantSelector"/>), and the variant files streamed in chunks with their stored checksum.
 /// </summary>
-internal sealed class VariantService(VariantCatalog catalog, IArtifactStore store) : V1.VariantService.VariantServiceBase
+internal sealed class VariantGrpcService(VariantCatalog catalog, IArtifactStore store) : V1.VariantService.VariantServiceBase
 {
     public const int DefaultChunkSize = 64 * 1024;
     public const int MinChunkSize = 1024;

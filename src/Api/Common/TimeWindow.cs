@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Linq.Expressions;
 
-namespace Api.Datasets;
+namespace Api.Common;
 
 /// <summary>
 /// The optional time window of a list filter, in UTC: <see cref="From"/> inclusive and <see cref="Before"/> exclusive,

@@ -1,3 +1,4 @@
+using Api.Common;
 using Api.Datasets;
 using Grpc.Core;
 using V1 = TrainingService.Sdk.V1;
@@ -5,7 +6,7 @@ using V1 = TrainingService.Sdk.V1;
 namespace Api.Grpc;
 
 /// <summary><c>training.v1.DatasetService</c>: the REST datasets endpoints over gRPC, sharing their upload path and queries.</summary>
-internal sealed class DatasetService(DatasetUploadService uploads, AppDbContext db) : V1.DatasetService.DatasetServiceBase
+internal sealed class DatasetGrpcService(DatasetUploadService uploads, AppDbContext db) : V1.DatasetService.DatasetServiceBase
 {
     [Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(Api.Extensions.RequestLimits.UploadsPolicy)]
     [Microsoft.AspNetCore.Http.Timeouts.RequestTimeout(Api.Extensions.RequestLimits.UploadTimeoutPolicy)]

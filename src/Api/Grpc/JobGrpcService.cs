@@ -1,19 +1,18 @@
-using Api.Datasets;
 using Api.Auth;
+using Api.Common;
 using Api.Jobs;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using JobSubmissions = Api.Jobs.JobService;
 using V1 = TrainingService.Sdk.V1;
 
 namespace Api.Grpc;
 
 /// <summary>
 /// <c>training.v1.JobService</c>: submission, cancellation and idempotency through the same
-/// <see cref="JobSubmissions"/> as REST, reads through the REST handlers' queries, and WatchJob.
+/// <see cref="JobService"/> as REST, reads through the REST handlers' queries, and WatchJob.
 /// </summary>
-internal sealed class JobService(
-    JobSubmissions jobs, AppDbContext db, IOptions<GrpcOptions> options, IOptions<Api.Extensions.ApiOptions> apiOptions, TimeProvider clock,
+internal sealed class JobGrpcService(
+    JobService jobs, AppDbContext db, IOptions<GrpcOptions> options, IOptions<Api.Extensions.ApiOptions> apiOptions, TimeProvider clock,
     Api.Extensions.WatchStreamLimiter watchStreams)
     : V1.JobService.JobServiceBase
 {

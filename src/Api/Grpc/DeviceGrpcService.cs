@@ -7,7 +7,7 @@ using V1 = TrainingService.Sdk.V1;
 namespace Api.Grpc;
 
 /// <summary><c>training.v1.DeviceService</c>: device profiles and their latency tables through the REST handlers.</summary>
-internal sealed class DeviceService(AppDbContext db, VariantCatalog catalog, CurrentTenant tenant, TimeProvider clock) : V1.DeviceService.DeviceServiceBase
+internal sealed class DeviceGrpcService(AppDbContext db, VariantCatalog catalog, CurrentTenant tenant, TimeProvider clock) : V1.DeviceService.DeviceServiceBase
 {
     public override async Task<V1.ListDevicesResponse> ListDevices(V1.ListDevicesRequest request, ServerCallContext context)
     {
