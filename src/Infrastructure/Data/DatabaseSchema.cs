@@ -45,6 +45,11 @@ public static partial class DatabaseSchema
         }
 
         string schema = scope.ServiceProvider.GetRequiredService<IOptions<JobQueueOptions>>().Value.Schema;
+        // Hangfire's logging is process-global and set when this host's Hangfire configuration is first resolved. The
+        // installer's static logger is created on first use: resolve the configuration first, or, in a process that
+        // built another host before (tests), that logger comes from the other host's disposed logger factory and the
+        // installer's type initializer fails for the life of the process.
+        _ = services.GetService<Hangfire.IGlobalConfiguration>();
         await using var connection = new NpgsqlConnection(db.Database.GetConnectionString());
         await connection.OpenAsync(cancellationToken);
         await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLockKey})", connection) { CommandTimeout = 0 })
