@@ -39,21 +39,7 @@ public abstract class CrashResumeTests(StorageProvider provider) : IAsyncLifetim
     [Fact]
     public async Task KillWorkerMidTraining_NewProcess_ResumesFromCheckpointWithoutDuplicatedEpochs()
     {
-        var settings = new Dictionary<string, string>
-        {
-            ["Storage:Provider"] = provider.ToString(),
-            ["Storage:DataDirectory"] = _dataDirectory,
-            ["Worker:InProcess"] = "true",
-            ["Worker:Threads"] = "2",
-            ["Worker:LatencyMinRuns"] = "10",
-            ["Worker:LatencyMinimumTotal"] = "00:00:00.020",
-            // A crashed worker's PostgreSQL queue entry becomes visible to other workers after this.
-            ["JobQueue:InvisibilityTimeout"] = "00:00:05",
-        };
-        if (_postgres is not null)
-        {
-            settings["ConnectionStrings:Postgres"] = _postgres;
-        }
+        Dictionary<string, string> settings = Settings();
 
         Guid jobId;
         int epochAtKill;
@@ -97,22 +83,9 @@ public abstract class CrashResumeTests(StorageProvider provider) : IAsyncLifetim
     [Fact]
     public async Task Sigterm_FinishesTheEpochAndHandsTheJobBack_NextWorkerFallsBackPastACorruptCheckpoint()
     {
-        var settings = new Dictionary<string, string>
-        {
-            ["Storage:Provider"] = provider.ToString(),
-            ["Storage:DataDirectory"] = _dataDirectory,
-            ["Worker:InProcess"] = "true",
-            ["Worker:Threads"] = "2",
-            ["Worker:LatencyMinRuns"] = "10",
-            ["Worker:LatencyMinimumTotal"] = "00:00:00.020",
-            ["Worker:ShutdownTimeout"] = "00:00:20",
-            ["Worker:LeaseDuration"] = "00:00:05",
-            ["JobQueue:InvisibilityTimeout"] = "00:00:05",
-        };
-        if (_postgres is not null)
-        {
-            settings["ConnectionStrings:Postgres"] = _postgres;
-        }
+        Dictionary<string, string> settings = Settings();
+        settings["Worker:ShutdownTimeout"] = "00:00:20";
+        settings["Worker:LeaseDuration"] = "00:00:05";
         const int epochs = 10;
         Guid jobId;
         using (ApiProcess first = await ApiProcess.StartAsync(settings))
@@ -160,6 +133,26 @@ public abstract class CrashResumeTests(StorageProvider provider) : IAsyncLifetim
         Guid runId = Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
         JsonElement[] metricRows = (await client2.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}")).GetProperty("metrics").EnumerateArray().ToArray();
         Assert.Equal(Enumerable.Range(1, epochs), metricRows.Select(m => m.GetProperty("epoch").GetInt32()));
+    }
+
+    private Dictionary<string, string> Settings()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Storage:Provider"] = provider.ToString(),
+            ["Storage:DataDirectory"] = _dataDirectory,
+            ["Worker:InProcess"] = "true",
+            ["Worker:Threads"] = "2",
+            ["Worker:LatencyMinRuns"] = "10",
+            ["Worker:LatencyMinimumTotal"] = "00:00:00.020",
+            // A crashed worker's PostgreSQL queue entry becomes visible to other workers after this.
+            ["JobQueue:InvisibilityTimeout"] = "00:00:05",
+        };
+        if (_postgres is not null)
+        {
+            settings["ConnectionStrings:Postgres"] = _postgres;
+        }
+        return settings;
     }
 
     private AppDbContext OpenDb() => _postgres is not null

@@ -39,10 +39,7 @@ public abstract class JobFaultTests(FaultApi api)
         await ApiClient.WaitForJobAsync(client, jobId, j => j.GetProperty("progress").GetProperty("epoch").GetInt32() >= 2, TimeSpan.FromMinutes(2));
 
         // Another worker takes the job over (as after a pause past the lease): new token, live lease.
-        await api.WithDbAsync(db => db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(s => s
-            .SetProperty(j => j.LeaseToken, j => j.LeaseToken + 1)
-            .SetProperty(j => j.LeaseOwner, "other-worker")
-            .SetProperty(j => j.LeaseExpiresAt, DateTime.UtcNow.AddSeconds(8))));
+        await TakeOverLeaseAsync(jobId, "other-worker", TimeSpan.FromSeconds(8));
         int metricsAtTakeover = await MetricCountAsync(jobId);
         await Task.Delay(2500);
 
@@ -68,10 +65,7 @@ public abstract class JobFaultTests(FaultApi api)
         Guid jobId = await SubmitAsync(client);
         await ApiClient.WaitForJobAsync(client, jobId, j => j.GetProperty("progress").GetProperty("epoch").GetInt32() >= 1, TimeSpan.FromMinutes(2));
         // The job now belongs to a worker that died (it will never renew).
-        await api.WithDbAsync(db => db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(s => s
-            .SetProperty(j => j.LeaseToken, j => j.LeaseToken + 1)
-            .SetProperty(j => j.LeaseOwner, "dead-worker")
-            .SetProperty(j => j.LeaseExpiresAt, DateTime.UtcNow.AddSeconds(2))));
+        await TakeOverLeaseAsync(jobId, "dead-worker", TimeSpan.FromSeconds(2));
 
         using HttpResponseMessage cancel = await client.PostAsync($"/api/v1/jobs/{jobId}/cancel", null);
         Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
@@ -132,6 +126,13 @@ public abstract class JobFaultTests(FaultApi api)
         Assert.Equal("Cancelled", (await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{id}")).Status());
     }
 
+    /// <summary>Another owner takes the job's lease (new fencing token) until <paramref name="lease"/> from now.</summary>
+    private Task<int> TakeOverLeaseAsync(Guid jobId, string owner, TimeSpan lease) =>
+        api.WithDbAsync(db => db.Jobs.Where(j => j.Id == jobId).ExecuteUpdateAsync(s => s
+            .SetProperty(j => j.LeaseToken, j => j.LeaseToken + 1)
+            .SetProperty(j => j.LeaseOwner, owner)
+            .SetProperty(j => j.LeaseExpiresAt, DateTime.UtcNow + lease)));
+
     private static async Task<Guid> SubmitAsync(HttpClient client)
     {
         Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 1500, Side = 12, Seed = ApiClient.UniqueSeed() });
@@ -174,16 +175,8 @@ public sealed class ProxiedFaultApi() : FaultApi(StorageProvider.Postgres)
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        var target = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnection);
-        _proxy = new TcpProxy(target.Host!, target.Port);
-        _proxy.Start();
-        builder.UseSetting("ConnectionStrings:Postgres", new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnection)
-        {
-            Host = "127.0.0.1",
-            Port = _proxy.Port,
-            Timeout = 3,
-            CommandTimeout = 5,
-        }.ConnectionString);
+        (_proxy, string proxied) = TcpProxy.InFrontOfPostgres(PostgresConnection!);
+        builder.UseSetting("ConnectionStrings:Postgres", proxied);
         builder.UseSetting("Worker:LeaseDuration", "00:01:00");
     }
 

@@ -213,16 +213,8 @@ public sealed class ProxiedPostgresApi() : ApiFactory(StorageProvider.Postgres)
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        var target = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnection);
-        _proxy = new TcpProxy(target.Host!, target.Port);
-        _proxy.Start();
-        builder.UseSetting("ConnectionStrings:Postgres", new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnection)
-        {
-            Host = "127.0.0.1",
-            Port = _proxy.Port,
-            Timeout = 3,
-            CommandTimeout = 5,
-        }.ConnectionString);
+        (_proxy, string proxied) = TcpProxy.InFrontOfPostgres(PostgresConnection!);
+        builder.UseSetting("ConnectionStrings:Postgres", proxied);
     }
 
     protected override void Dispose(bool disposing)

@@ -16,6 +16,18 @@ public sealed class TcpProxy(string targetHost, int targetPort) : IDisposable
 
     public int Port { get; private set; }
 
+    /// <summary>
+    /// Starts a proxy in front of the PostgreSQL server of <paramref name="connection"/> and returns it with the connection
+    /// string that goes through it (short timeouts, so a cut database fails requests fast).
+    /// </summary>
+    public static (TcpProxy Proxy, string Connection) InFrontOfPostgres(string connection)
+    {
+        var target = new Npgsql.NpgsqlConnectionStringBuilder(connection);
+        var proxy = new TcpProxy(target.Host!, target.Port);
+        proxy.Start();
+        return (proxy, new Npgsql.NpgsqlConnectionStringBuilder(connection) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 3, CommandTimeout = 5 }.ConnectionString);
+    }
+
     public void Start()
     {
         _stop = new CancellationTokenSource();
