@@ -1,3 +1,6 @@
+using Infrastructure.Data;
+using Infrastructure.Jobs;
+using Microsoft.Extensions.DependencyInjection;
 using Domain.Jobs;
 using Microsoft.AspNetCore.Hosting;
 
@@ -63,5 +66,50 @@ public sealed class ConcurrentSubmissionTests(SubmitOnlyPostgresApi api) : IClas
         List<Job> stored = await api.WithDbAsync(db => db.Jobs.AsNoTracking().Where(j => j.IdempotencyKey!.StartsWith(sharedKey)).ToListAsync());
         Assert.Equal(perKind + 1, stored.Count);
         Assert.All(stored, j => Assert.False(string.IsNullOrEmpty(j.QueueJobId), $"job {j.Id} has no queue entry"));
+    }
+}
+
+/// <summary>
+/// Issue 11 (found by the SIGSTOP fault test): a worker paused inside a write transaction held the job row's lock, so
+/// the worker taking over waited (30 s, then a timeout) until the paused one resumed.
+/// </summary>
+public sealed class PausedWriterTests(SubmitOnlyPostgresApi api) : IClassFixture<SubmitOnlyPostgresApi>
+{
+    [Fact]
+    public async Task WriterPausedInsideItsTransaction_DoesNotBlockTheTakeover_AndLosesTheLease()
+    {
+        using HttpClient client = api.CreateClient();
+        Guid datasetId = await ApiClient.UploadDatasetAsync(client);
+        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs", ApiClient.JobSpec(datasetId, epochs: 1));
+        Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var options = new Worker.WorkerOptions { LeaseDuration = TimeSpan.FromSeconds(3), DatabaseOutageTimeout = TimeSpan.FromSeconds(20) };
+
+        await using AsyncServiceScope scopeA = api.Services.CreateAsyncScope();
+        AppDbContext dbA = scopeA.ServiceProvider.GetRequiredService<AppDbContext>();
+        JobLease leaseA = JobLeases.TryAcquire(dbA, jobId, "worker-a", DateTime.UtcNow, options.LeaseDuration)!;
+        Assert.NotNull(leaseA);
+        var writer = new Worker.Jobs.JobWriter(dbA, leaseA, options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var resume = new ManualResetEventSlim();
+        int calls = 0;
+        // Worker A "pauses" right after its write transaction locked the job row.
+        Task paused = Task.Run(() => writer.Write(_ =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                resume.Wait(TimeSpan.FromSeconds(30));
+            }
+        }));
+
+        await Task.Delay(options.LeaseDuration + TimeSpan.FromSeconds(0.5));
+        await using AsyncServiceScope scopeB = api.Services.CreateAsyncScope();
+        AppDbContext dbB = scopeB.ServiceProvider.GetRequiredService<AppDbContext>();
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        JobLease? leaseB = JobLeases.TryAcquire(dbB, jobId, "worker-b", DateTime.UtcNow, TimeSpan.FromMinutes(1));
+        stopwatch.Stop();
+        resume.Set();
+
+        Assert.NotNull(leaseB);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"the takeover waited {stopwatch.Elapsed} for the paused writer's lock");
+        await Assert.ThrowsAsync<LeaseLostException>(() => paused);
     }
 }

@@ -25,7 +25,9 @@ public static class DatabaseErrors
         {
             switch (e)
             {
-                case PostgresException p when p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P", StringComparison.Ordinal):
+                // 25P03: the server ended a transaction left idle too long (idle_in_transaction_session_timeout); reconnect and retry.
+                case PostgresException p when p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P", StringComparison.Ordinal)
+                    || p.SqlState == "25P03":
                     return true;
                 case NpgsqlException n when n.IsTransient
                     || n.InnerException is SocketException or TimeoutException or EndOfStreamException or IOException:

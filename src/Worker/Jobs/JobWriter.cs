@@ -44,6 +44,14 @@ public sealed class JobWriter(AppDbContext db, JobLease lease, WorkerOptions opt
 
     private void Fence()
     {
+        if (db.Database.IsNpgsql())
+        {
+            // The renewal below locks the job row until commit. A worker paused (SIGSTOP, a long GC, a frozen VM) inside
+            // this transaction would hold that lock, and block the worker taking over, for as long as it stays paused:
+            // PostgreSQL ends the transaction (and frees the row) once it has been idle this long.
+            string idleMs = ((long)Math.Max(1000, options.LeaseDuration.TotalMilliseconds / 3)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            db.Database.ExecuteSql($"SELECT set_config('idle_in_transaction_session_timeout', {idleMs}, true)");
+        }
         if (!JobLeases.Renew(db, lease, clock.GetUtcNow().UtcDateTime, options.LeaseDuration))
         {
             throw new LeaseLostException(lease.JobId, lease.Token);
