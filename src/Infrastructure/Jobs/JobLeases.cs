@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Infrastructure.Data;
 
 namespace Infrastructure.Jobs;
@@ -24,16 +25,15 @@ public static class JobLeases
     /// </summary>
     public static JobLease? TryAcquire(AppDbContext db, Guid jobId, string owner, DateTime now, TimeSpan duration)
     {
-        var current = db.Jobs.AsNoTracking().Where(j => j.Id == jobId)
-            .Select(j => new { j.Status, j.LeaseToken, j.LeaseExpiresAt, j.CancelRequested }).SingleOrDefault();
-        if (current is null || current.CancelRequested
-            || !(current.Status == JobStatus.Queued || (current.Status == JobStatus.Running && !(current.LeaseExpiresAt >= now))))
+        // The token read here makes the UPDATE below a compare-and-swap; its WHERE alone decides whether the job is free.
+        long? seen = db.Jobs.AsNoTracking().Where(j => j.Id == jobId).Select(j => (long?)j.LeaseToken).SingleOrDefault();
+        if (seen is not long current)
         {
             return null;
         }
-        long token = current.LeaseToken + 1;
+        long token = current + 1;
         int changed = db.Jobs
-            .Where(j => j.Id == jobId && j.LeaseToken == current.LeaseToken && !j.CancelRequested
+            .Where(j => j.Id == jobId && j.LeaseToken == current && !j.CancelRequested
                 && (j.Status == JobStatus.Queued || (j.Status == JobStatus.Running && (j.LeaseExpiresAt == null || j.LeaseExpiresAt < now))))
             .ExecuteUpdate(s => s
                 .SetProperty(j => j.Status, JobStatus.Running)
@@ -45,6 +45,10 @@ public static class JobLeases
                 .SetProperty(j => j.Error, (string?)null));
         return changed == 1 ? new JobLease(jobId, owner, token) : null;
     }
+
+    /// <summary>Running jobs whose lease lapsed before <paramref name="now"/> (or that have none: started before leases).</summary>
+    public static Expression<Func<Job, bool>> Lapsed(DateTime now) =>
+        j => j.Status == JobStatus.Running && (j.LeaseExpiresAt == null || j.LeaseExpiresAt < now);
 
     /// <summary>Extends the lease; false when it is no longer held (the token moved on or the job left Running).</summary>
     public static bool Renew(AppDbContext db, JobLease lease, DateTime now, TimeSpan duration) =>
@@ -71,8 +75,7 @@ public static class JobLeases
     /// </summary>
     public static JobStatus? RecoverLapsed(AppDbContext db, Guid jobId, long token, bool cancelRequested, DateTime now)
     {
-        IQueryable<Job> lapsed = db.Jobs.Where(j => j.Id == jobId && j.LeaseToken == token && j.Status == JobStatus.Running
-            && (j.LeaseExpiresAt == null || j.LeaseExpiresAt < now));
+        IQueryable<Job> lapsed = db.Jobs.Where(Lapsed(now)).Where(j => j.Id == jobId && j.LeaseToken == token);
         int changed = cancelRequested
             ? lapsed.ExecuteUpdate(s => s
                 .SetProperty(j => j.Status, JobStatus.Cancelled)

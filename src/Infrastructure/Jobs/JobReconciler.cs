@@ -29,7 +29,7 @@ public sealed class JobReconciler(AppDbContext db, ITrainingQueue queue, JobStor
         int requeued = 0, lapsedCancelled = 0, reenqueued = 0, cancels = 0;
 
         var lapsed = db.Jobs.AsNoTracking()
-            .Where(j => j.Status == JobStatus.Running && (j.LeaseExpiresAt == null || j.LeaseExpiresAt < now))
+            .Where(JobLeases.Lapsed(now))
             .Select(j => new { j.Id, j.LeaseToken, j.LeaseOwner, j.CancelRequested, j.QueueJobId }).ToList();
         foreach (var job in lapsed)
         {

@@ -71,27 +71,23 @@ public sealed class TrainingJob(
 
         // Hard stop: a cancel request, a lost lease, or a shutdown that cannot wait for the epoch to end.
         using var hardStop = new CancellationTokenSource();
-        var stop = new StopReasons();
+        var stop = new StopReasons { LastRenewal = Now };
         using Timer poll = new(_ => Poll(lease, hardStop, stop), null, Options.CancelPollInterval, Options.CancelPollInterval);
-        // Hangfire's token fires on shutdown, and also when its entry changes state elsewhere (deleted by a cancel, or
-        // finished by a duplicate delivery on another worker). Only a shutdown stops the training here: a cancel
-        // arrives through the poll, and the lease, not Hangfire's bookkeeping, says who owns the job.
-        using CancellationTokenRegistration shutdown = cancellationToken.Register(() =>
-        {
-            if (lifetime.ApplicationStopping.IsCancellationRequested)
-            {
-                stop.Shutdown = true;
-                hardStop.CancelAfter(Options.ShutdownTimeout * 0.75);
-            }
-            else
-            {
-                logger.LogInformation("Job {JobId}: its queue entry changed state elsewhere; the lease still holds, training goes on.", jobId);
-            }
-        });
+        // Shutdown: finish and record the epoch in flight, then hand the job back (see Recorder).
         using CancellationTokenRegistration stopping = lifetime.ApplicationStopping.Register(() =>
         {
             stop.Shutdown = true;
             hardStop.CancelAfter(Options.ShutdownTimeout * 0.75);
+        });
+        // Hangfire's token also fires when its entry changes state elsewhere (deleted by a cancel, or finished by a
+        // duplicate delivery on another worker). That stops nothing: a cancel arrives through the poll, and the lease,
+        // not Hangfire's bookkeeping, says who owns the job.
+        using CancellationTokenRegistration entryChanged = cancellationToken.Register(() =>
+        {
+            if (!lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                logger.LogInformation("Job {JobId}: its queue entry changed state elsewhere; the lease still holds, training goes on.", jobId);
+            }
         });
         try
         {
@@ -126,7 +122,7 @@ public sealed class TrainingJob(
             // Another worker (or recovery) owns the job now: touch nothing more.
             logger.LogWarning("Job {JobId}: lease (token {Token}) lost; stopping without writing.", job.Id, lease.Token);
         }
-        catch (OperationCanceledException) when (hardStop.IsCancellationRequested || stop.Shutdown || cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (hardStop.IsCancellationRequested || stop.Shutdown)
         {
             if (stop.CancelRequested || IsCancelRequested(jobId))
             {
@@ -289,15 +285,16 @@ public sealed class TrainingJob(
                 return;
             }
             // Renew well before expiry; a refused renewal is a lost lease.
-            if (DateTime.UtcNow - stop.LastRenewal > Options.LeaseDuration / 3)
+            DateTime now = Now;
+            if (now - stop.LastRenewal > Options.LeaseDuration / 3)
             {
-                if (!JobLeases.Renew(pollDb, lease, Now, Options.LeaseDuration))
+                if (!JobLeases.Renew(pollDb, lease, now, Options.LeaseDuration))
                 {
                     stop.LeaseLost = true;
                     hardStop.Cancel();
                     return;
                 }
-                stop.LastRenewal = DateTime.UtcNow;
+                stop.LastRenewal = now;
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -482,7 +479,7 @@ public sealed class TrainingJob(
         public volatile bool CancelRequested;
         public volatile bool LeaseLost;
         public volatile bool Shutdown;
-        public DateTime LastRenewal = DateTime.UtcNow;
+        public DateTime LastRenewal;
     }
 
     private sealed class Recorder(TrainingJob owner, JobWriter writer, Job job, Guid runId, StopReasons stop) : ITrainingObserver
