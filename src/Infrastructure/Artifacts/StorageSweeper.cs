@@ -146,6 +146,12 @@ public sealed partial class StorageSweeper(
             long size;
             using (var exclusive = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.None))
             {
+                // Another sweeper may have opened the same file, deleted it and released its lock while this one waited to
+                // open it: the lock is then on an unlinked file. Only the sweeper whose path still exists deletes and counts.
+                if (!File.Exists(file.FullName))
+                {
+                    return null;
+                }
                 size = exclusive.Length;
                 File.Delete(file.FullName);
             }
