@@ -122,12 +122,16 @@ internal static class ApiExtensions
         services.AddRequestLimits(builder.Configuration);
         services.AddScoped<DatasetUploadService>();
         services.AddDatasetLimits();
+        // One service per feature, called by its REST endpoints and its gRPC service alike.
         services.AddScoped<JobService>();
         services.AddSingleton<SubmissionGate>();
+        services.AddScoped<RunService>();
+        services.AddScoped<VariantService>();
         services.AddScoped<VariantCatalog>();
         services.AddMemoryCache();
         services.AddSingleton<VariantPriceCache>();
-        services.AddScoped<WorkerDirectory>();
+        services.AddScoped<DeviceService>();
+        services.AddScoped<WorkerService>();
         builder.AddGrpcApi();
         builder.AddServiceTelemetry("tas-api");
         builder.AddServiceHealthChecks();

@@ -8,11 +8,11 @@ using V1 = TrainingService.Sdk.V1;
 namespace Api.Grpc;
 
 /// <summary>
-/// <c>training.v1.JobService</c>: submission, cancellation and idempotency through the same
-/// <see cref="JobService"/> as REST, reads through the REST handlers' queries, and WatchJob.
+/// <c>training.v1.JobService</c>: submission, cancellation, idempotency and reads through the same
+/// <see cref="JobService"/> as REST, and WatchJob, which polls it.
 /// </summary>
 internal sealed class JobGrpcService(
-    JobService jobs, AppDbContext db, IOptions<GrpcOptions> options, IOptions<Api.Extensions.ApiOptions> apiOptions, TimeProvider clock,
+    JobService jobs, IOptions<GrpcOptions> options, IOptions<Api.Extensions.ApiOptions> apiOptions, TimeProvider clock,
     Api.Extensions.WatchStreamLimiter watchStreams)
     : V1.JobService.JobServiceBase
 {
@@ -44,22 +44,23 @@ internal sealed class JobGrpcService(
         {
             GrpcErrors.ThrowAlreadyExists(ex.Message);
         }
-        JobResponse response = (await JobsApi.GetAsync(job.Id, db, context.CancellationToken)).Value!;
+        JobResponse response = await jobs.GetAsync(job.Id, context.CancellationToken);
         return new V1.SubmitJobResponse { Job = GrpcMapping.ToMessage(response), Created = created };
     }
 
     public override async Task<V1.Job> GetJob(V1.GetJobRequest request, ServerCallContext context)
     {
         Guid id = GrpcErrors.ParseId(request.Id, "id");
-        return GrpcMapping.ToMessage((await JobsApi.GetAsync(id, db, context.CancellationToken)).Value!);
+        return GrpcMapping.ToMessage(await jobs.GetAsync(id, context.CancellationToken));
     }
 
     public override async Task<V1.ListJobsResponse> ListJobs(V1.ListJobsRequest request, ServerCallContext context)
     {
         Guid? datasetId = GrpcErrors.ParseOptionalId(request.DatasetId, "datasetId");
-        Page<JobResponse> page = (await JobsApi.ListAsync(db, context.CancellationToken,
+        Page<JobResponse> page = await jobs.ListAsync(
             GrpcMapping.FromMessage(request.Status), datasetId, request.Offset, GrpcMapping.Limit(request.Limit),
-            GrpcMapping.FromTimestamp(request.CreatedAfter, "createdAfter"), GrpcMapping.FromTimestamp(request.CreatedBefore, "createdBefore"))).Value!;
+            GrpcMapping.FromTimestamp(request.CreatedAfter, "createdAfter"), GrpcMapping.FromTimestamp(request.CreatedBefore, "createdBefore"),
+            context.CancellationToken);
         var response = new V1.ListJobsResponse { Total = page.Total, Offset = page.Offset, Limit = page.Limit };
         response.Items.AddRange(page.Items.Select(GrpcMapping.ToMessage));
         return response;
@@ -68,7 +69,7 @@ internal sealed class JobGrpcService(
     public override async Task<V1.Job> CancelJob(V1.CancelJobRequest request, ServerCallContext context)
     {
         Guid id = GrpcErrors.ParseId(request.Id, "id");
-        return GrpcMapping.ToMessage((await JobsApi.CancelAsync(id, jobs, db, context.CancellationToken)).Value!);
+        return GrpcMapping.ToMessage(await jobs.CancelAsync(id, context.CancellationToken));
     }
 
     /// <summary>
@@ -98,13 +99,7 @@ internal sealed class JobGrpcService(
         V1.JobStatus sent = request.KnownStatus;
         while (true)
         {
-            // Job first, epochs second: a finished job's epochs are all written before its final status.
-            Job job = await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleOrDefaultAsync(j => j.Id == id, cancellationToken)
-                ?? throw new NotFoundException("Job", id);
-            List<Guid> runIds = job.Runs.OrderBy(r => r.Index).Select(r => r.Id).ToList();
-            List<EpochMetric> epochs = runIds.Count == 0 ? []
-                : await db.EpochMetrics.AsNoTracking().Where(m => runIds.Contains(m.RunId) && m.Epoch > afterEpoch)
-                    .OrderBy(m => m.Epoch).ToListAsync(cancellationToken);
+            (Job job, IReadOnlyList<Guid> runIds, IReadOnlyList<EpochMetric> epochs) = await jobs.WatchStateAsync(id, afterEpoch, cancellationToken);
             V1.JobStatus status = GrpcMapping.ToMessage(job.Status);
 
             // Queued → Running comes before the epochs it produced; the final status after the last epoch.
@@ -136,7 +131,7 @@ internal sealed class JobGrpcService(
         }
     }
 
-    private static V1.JobEvent StatusEvent(Job job, List<Guid> runIds)
+    private static V1.JobEvent StatusEvent(Job job, IReadOnlyList<Guid> runIds)
     {
         var changed = new V1.StatusChanged { Status = GrpcMapping.ToMessage(job.Status), Epoch = job.Epoch, Epochs = job.Epochs };
         if (job.Error is not null)

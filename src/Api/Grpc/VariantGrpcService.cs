@@ -1,4 +1,3 @@
-using System.Globalization;
 using Api.Variants;
 using Google.Protobuf;
 using Grpc.Core;
@@ -8,10 +7,10 @@ using V1 = TrainingService.Sdk.V1;
 namespace Api.Grpc;
 
 /// <summary>
-/// <c>training.v1.VariantService</c>: listing and selection through the REST handlers (and so through
-/// <see cref="VariantSelector"/>), and the variant files streamed in chunks with their stored checksum.
+/// <c>training.v1.VariantService</c>: listing, selection and variant files through the same <see cref="VariantService"/>
+/// as REST (and so through <see cref="VariantSelector"/>), the files streamed in chunks with their stored checksum.
 /// </summary>
-internal sealed class VariantGrpcService(VariantCatalog catalog, IArtifactStore store) : V1.VariantService.VariantServiceBase
+internal sealed class VariantGrpcService(VariantService variants, IArtifactStore store) : V1.VariantService.VariantServiceBase
 {
     public const int DefaultChunkSize = 64 * 1024;
     public const int MinChunkSize = 1024;
@@ -20,25 +19,21 @@ internal sealed class VariantGrpcService(VariantCatalog catalog, IArtifactStore 
     public override async Task<V1.ListVariantsResponse> ListVariants(V1.ListVariantsRequest request, ServerCallContext context)
     {
         Guid id = GrpcErrors.ParseId(request.RunId, "runId");
-        VariantsResponse response = (await VariantsApi.ListAsync(id, catalog, context.CancellationToken,
-            request.Device.Length == 0 ? null : request.Device, Batch(request.Batch))).Value!;
+        VariantsResponse response = await variants.ListAsync(
+            id, request.Device.Length == 0 ? null : request.Device, Batch(request.Batch), context.CancellationToken);
         return GrpcMapping.ToMessage(response);
     }
 
     public override async Task<V1.VariantSelection> SelectVariant(V1.SelectVariantRequest request, ServerCallContext context)
     {
         Guid id = GrpcErrors.ParseId(request.RunId, "runId");
-        var result = await VariantsApi.SelectAsync(id, catalog, context.CancellationToken,
-            request.Device, request.HasLatencyBudgetMs ? request.LatencyBudgetMs : null, Batch(request.Batch));
-        switch (result.Result)
+        SelectionOutcome outcome = await variants.SelectAsync(
+            id, request.Device, request.HasLatencyBudgetMs ? request.LatencyBudgetMs : null, Batch(request.Batch), context.CancellationToken);
+        if (outcome.NoFit is { } problem)
         {
-            case Ok<SelectionResponse> ok:
-                return GrpcMapping.ToMessage(ok.Value!);
-            case ProblemHttpResult problem:
-                GrpcErrors.ThrowNoVariantFits(problem.ProblemDetails);
-                break;
+            GrpcErrors.ThrowNoVariantFits(problem);
         }
-        throw new InvalidOperationException($"Unexpected selection result {result.Result.GetType().Name}.");
+        return GrpcMapping.ToMessage(outcome.Selection!);
     }
 
     [Microsoft.AspNetCore.Http.Timeouts.RequestTimeout(Api.Extensions.RequestLimits.UploadTimeoutPolicy)]
@@ -61,10 +56,9 @@ internal sealed class VariantGrpcService(VariantCatalog catalog, IArtifactStore 
         rules.ThrowIfInvalid();
 
         CancellationToken cancellationToken = context.CancellationToken;
-        Run run = await catalog.FinishedRunAsync(id, cancellationToken);
-        Artifact file = await catalog.VariantFileAsync(run, request.RankFraction, format, cancellationToken);
+        VariantFile file = await variants.FileAsync(id, request.RankFraction, format, cancellationToken);
         byte[] buffer = new byte[chunkSize];
-        await using (Stream stream = store.OpenRead(file.Path))
+        await using (Stream stream = store.OpenRead(file.Artifact.Path))
         {
             int read;
             while ((read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken)) > 0)
@@ -73,18 +67,17 @@ internal sealed class VariantGrpcService(VariantCatalog catalog, IArtifactStore 
                 await responseStream.WriteAsync(new V1.VariantChunk { Data = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
             }
         }
-        string fraction = request.RankFraction.ToString(CultureInfo.InvariantCulture);
         await responseStream.WriteAsync(new V1.VariantChunk
         {
             Summary = new V1.VariantFileSummary
             {
-                Sha256 = file.Sha256,
-                SizeBytes = file.SizeBytes,
-                FileName = $"run-{run.Id:N}-rank-{fraction}.{(format == VariantFormats.Onnx ? "onnx" : "bin")}",
+                Sha256 = file.Artifact.Sha256,
+                SizeBytes = file.Artifact.SizeBytes,
+                FileName = file.FileName,
             },
         }, cancellationToken);
     }
 
-    /// <summary>0 means the REST default (1); anything else goes to the REST validation.</summary>
+    /// <summary>0 means the REST default (1); anything else goes to the service's validation.</summary>
     private static int Batch(int batch) => batch == 0 ? 1 : batch;
 }

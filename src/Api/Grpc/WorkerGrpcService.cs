@@ -8,7 +8,7 @@ namespace Api.Grpc;
 
 /// <summary><c>training.v1.WorkerService</c>: the worker registry, for tenant-admin and service-admin keys (members get PERMISSION_DENIED).</summary>
 [Authorize(Policy = ApiKeyClaims.TenantAdminPolicy)]
-internal sealed class WorkerGrpcService(WorkerDirectory workers) : V1.WorkerService.WorkerServiceBase
+internal sealed class WorkerGrpcService(WorkerService workers) : V1.WorkerService.WorkerServiceBase
 {
     public override async Task<V1.ListWorkersResponse> ListWorkers(V1.ListWorkersRequest request, ServerCallContext context)
     {

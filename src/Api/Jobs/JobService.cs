@@ -1,11 +1,20 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Api.Auth;
+using Api.Common;
 using Infrastructure.Jobs;
 
 namespace Api.Jobs;
 
-/// <summary>Submits, reads and cancels jobs. Validation covers the whole spec against its dataset.</summary>
+/// <summary>One poll of a watched job (gRPC WatchJob): the job, its run ids oldest first, and the new epochs in order.</summary>
+public sealed record JobWatchState(Job Job, IReadOnlyList<Guid> RunIds, IReadOnlyList<EpochMetric> Epochs);
+
+/// <summary>
+/// Submits, reads, lists and cancels jobs for <see cref="JobsApi"/> and the gRPC <c>JobService</c>. Validation covers the
+/// whole spec against its dataset. Failures are exceptions (<see cref="DomainValidationException"/>,
+/// <see cref="NotFoundException"/>, <see cref="ConflictException"/>), which each transport maps to its own status.
+/// </summary>
 public sealed class JobService(AppDbContext db, ITrainingQueue queue, SubmissionGate gate, TimeProvider clock, CurrentTenant tenant, ILogger<JobService> logger)
 {
     public const int MaxIdempotencyKeyLength = 200;
@@ -83,7 +92,8 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, Submission
         return (job, true);
     }
 
-    public async Task<Job> CancelAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>Asks a job to stop: a queued one is cancelled at once, a running one within seconds; a finished one is a conflict.</summary>
+    public async Task<JobResponse> CancelAsync(Guid id, CancellationToken cancellationToken)
     {
         Job job = await db.Jobs.Include(j => j.Runs).SingleOrDefaultAsync(j => j.Id == id, cancellationToken)
             ?? throw new NotFoundException("Job", id);
@@ -109,7 +119,73 @@ public sealed class JobService(AppDbContext db, ITrainingQueue queue, Submission
             queue.Cancel(job.QueueJobId);
         }
         db.ChangeTracker.Clear();
-        return await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleAsync(j => j.Id == id, cancellationToken);
+        return await ToResponseAsync(await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleAsync(j => j.Id == id, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>The job with its runs and latest metrics; 404 for an unknown id or another tenant's.</summary>
+    public async Task<JobResponse> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        Job job = await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleOrDefaultAsync(j => j.Id == id, cancellationToken)
+            ?? throw new NotFoundException("Job", id);
+        return await ToResponseAsync(job, cancellationToken);
+    }
+
+    /// <summary>Jobs newest first; every filter is optional and every invalid one is reported at once.</summary>
+    public async Task<Page<JobResponse>> ListAsync(
+        JobStatus? status, Guid? datasetId, int offset, int limit, DateTimeOffset? createdAfter, DateTimeOffset? createdBefore,
+        CancellationToken cancellationToken)
+    {
+        var rules = new Rules();
+        (offset, limit) = Paging.Clamp(rules, offset, limit);
+        TimeWindow created = TimeWindow.Check(rules, "createdAfter", createdAfter, "createdBefore", createdBefore);
+        rules.ThrowIfInvalid();
+        IQueryable<Job> query = created.Apply(db.Jobs.AsNoTracking(), j => j.CreatedAt);
+        if (status is not null)
+        {
+            query = query.Where(j => j.Status == status);
+        }
+        if (datasetId is not null)
+        {
+            query = query.Where(j => j.DatasetId == datasetId);
+        }
+        int total = await query.CountAsync(cancellationToken);
+        List<Job> jobs = await query.Include(j => j.Runs).OrderByDescending(j => j.CreatedAt).ThenBy(j => j.Id)
+            .Skip(offset).Take(limit).ToListAsync(cancellationToken);
+        var items = new List<JobResponse>(jobs.Count);
+        foreach (Job job in jobs)
+        {
+            items.Add(await ToResponseAsync(job, cancellationToken));
+        }
+        return new Page<JobResponse>(items, total, offset, limit);
+    }
+
+    /// <summary>
+    /// One poll of a watched job: the job, its run ids (oldest first) and the epochs after <paramref name="afterEpoch"/>.
+    /// The job is read first: a finished job's epochs are all written before its final status.
+    /// </summary>
+    public async Task<JobWatchState> WatchStateAsync(Guid id, int afterEpoch, CancellationToken cancellationToken)
+    {
+        Job job = await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleOrDefaultAsync(j => j.Id == id, cancellationToken)
+            ?? throw new NotFoundException("Job", id);
+        List<Guid> runIds = job.Runs.OrderBy(r => r.Index).Select(r => r.Id).ToList();
+        List<EpochMetric> epochs = runIds.Count == 0 ? []
+            : await db.EpochMetrics.AsNoTracking().Where(m => runIds.Contains(m.RunId) && m.Epoch > afterEpoch)
+                .OrderBy(m => m.Epoch).ToListAsync(cancellationToken);
+        return new JobWatchState(job, runIds, epochs);
+    }
+
+    /// <summary>The response for a job read with its runs: run ids oldest first, and the latest epoch's metrics.</summary>
+    public async Task<JobResponse> ToResponseAsync(Job job, CancellationToken cancellationToken)
+    {
+        List<Guid> runIds = job.Runs.OrderBy(r => r.Index).Select(r => r.Id).ToList();
+        EpochMetric? latest = runIds.Count == 0 ? null
+            : await db.EpochMetrics.AsNoTracking().Where(m => runIds.Contains(m.RunId))
+                .OrderByDescending(m => m.Epoch).FirstOrDefaultAsync(cancellationToken);
+        return new JobResponse(
+            job.Id, job.Status, job.DatasetId, new JobProgress(job.Epoch, job.Epochs), runIds,
+            latest is null ? null : MetricResponse.From(latest), job.Error, job.Attempts, job.CancelRequested,
+            job.CreatedAt, job.StartedAt, job.FinishedAt,
+            JsonSerializer.Deserialize<JsonElement>(job.SpecJson));
     }
 
     private async Task<Job?> FindByKeyAsync(string key, string requestHash, CancellationToken cancellationToken)

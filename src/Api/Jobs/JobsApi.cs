@@ -84,69 +84,29 @@ public static class JobsApi
     }
 
     public static async Task<Results<Accepted<JobResponse>, Ok<JobResponse>>> SubmitAsync(
-        HttpRequest request, JobService jobs, AppDbContext db, IOptions<ApiOptions> options, CancellationToken cancellationToken,
+        HttpRequest request, JobService jobs, IOptions<ApiOptions> options, CancellationToken cancellationToken,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey = null)
     {
         string body = await JobSpecBody.ReadAsync(request, options.Value.MaxJobSpecBytes, cancellationToken);
         (Job job, bool created) = await jobs.SubmitAsync(body, idempotencyKey, cancellationToken);
-        JobResponse response = await ToResponseAsync(db, job, cancellationToken);
+        JobResponse response = await jobs.ToResponseAsync(job, cancellationToken);
         return created
             ? TypedResults.Accepted($"/api/v1/jobs/{job.Id}", response)
             : TypedResults.Ok(response);
     }
 
-    public static async Task<Ok<JobResponse>> GetAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)
-    {
-        Job job = await db.Jobs.AsNoTracking().Include(j => j.Runs).SingleOrDefaultAsync(j => j.Id == id, cancellationToken)
-            ?? throw new NotFoundException("Job", id);
-        return TypedResults.Ok(await ToResponseAsync(db, job, cancellationToken));
-    }
+    public static async Task<Ok<JobResponse>> GetAsync(Guid id, JobService jobs, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await jobs.GetAsync(id, cancellationToken));
 
     public static async Task<Ok<Page<JobResponse>>> ListAsync(
-        AppDbContext db, CancellationToken cancellationToken, JobStatus? status = null, Guid? datasetId = null, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
+        JobService jobs, CancellationToken cancellationToken, JobStatus? status = null, Guid? datasetId = null, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
         [Description(TimeWindow.AfterDescription)] DateTimeOffset? createdAfter = null,
-        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? createdBefore = null)
-    {
-        var rules = new Rules();
-        (offset, limit) = Paging.Clamp(rules, offset, limit);
-        TimeWindow created = TimeWindow.Check(rules, "createdAfter", createdAfter, "createdBefore", createdBefore);
-        rules.ThrowIfInvalid();
-        IQueryable<Job> query = created.Apply(db.Jobs.AsNoTracking(), j => j.CreatedAt);
-        if (status is not null)
-        {
-            query = query.Where(j => j.Status == status);
-        }
-        if (datasetId is not null)
-        {
-            query = query.Where(j => j.DatasetId == datasetId);
-        }
-        int total = await query.CountAsync(cancellationToken);
-        List<Job> jobs = await query.Include(j => j.Runs).OrderByDescending(j => j.CreatedAt).ThenBy(j => j.Id)
-            .Skip(offset).Take(limit).ToListAsync(cancellationToken);
-        var items = new List<JobResponse>(jobs.Count);
-        foreach (Job job in jobs)
-        {
-            items.Add(await ToResponseAsync(db, job, cancellationToken));
-        }
-        return TypedResults.Ok(new Page<JobResponse>(items, total, offset, limit));
-    }
+        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? createdBefore = null) =>
+        TypedResults.Ok(await jobs.ListAsync(status, datasetId, offset, limit, createdAfter, createdBefore, cancellationToken));
 
-    public static async Task<Accepted<JobResponse>> CancelAsync(Guid id, JobService jobs, AppDbContext db, CancellationToken cancellationToken)
+    public static async Task<Accepted<JobResponse>> CancelAsync(Guid id, JobService jobs, CancellationToken cancellationToken)
     {
-        Job job = await jobs.CancelAsync(id, cancellationToken);
-        return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", await ToResponseAsync(db, job, cancellationToken));
-    }
-
-    private static async Task<JobResponse> ToResponseAsync(AppDbContext db, Job job, CancellationToken cancellationToken)
-    {
-        List<Guid> runIds = job.Runs.OrderBy(r => r.Index).Select(r => r.Id).ToList();
-        EpochMetric? latest = runIds.Count == 0 ? null
-            : await db.EpochMetrics.AsNoTracking().Where(m => runIds.Contains(m.RunId))
-                .OrderByDescending(m => m.Epoch).FirstOrDefaultAsync(cancellationToken);
-        return new JobResponse(
-            job.Id, job.Status, job.DatasetId, new JobProgress(job.Epoch, job.Epochs), runIds,
-            latest is null ? null : MetricResponse.From(latest), job.Error, job.Attempts, job.CancelRequested,
-            job.CreatedAt, job.StartedAt, job.FinishedAt,
-            JsonSerializer.Deserialize<JsonElement>(job.SpecJson));
+        JobResponse job = await jobs.CancelAsync(id, cancellationToken);
+        return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", job);
     }
 }

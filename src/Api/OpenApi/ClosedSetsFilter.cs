@@ -25,7 +25,7 @@ internal sealed class ClosedSetsFilter : ISchemaFilter, IOperationFilter
         [(typeof(DatasetResponse), "format")] = DatasetFormats.All,
         [(typeof(RunResponse), "modelSelection")] = ModelSelections.All,
         [(typeof(LatencyResponse), "source")] = LatencySources.All,
-        [(typeof(WorkerResponse), "status")] = [WorkerDirectory.Busy, WorkerDirectory.Idle],
+        [(typeof(WorkerResponse), "status")] = [WorkerService.Busy, WorkerService.Idle],
     };
 
     /// <summary>Query parameters by operation (endpoint name) and parameter name.</summary>

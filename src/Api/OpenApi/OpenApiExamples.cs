@@ -122,11 +122,11 @@ internal static class OpenApiExamples
         ["ListWorkers"] = Node(new[]
         {
             new WorkerResponse("worker-7f9c4b-x2kq:1:3d0a5e2c-9b1f-4c6e-8a7d-2f4b6c8e0a1d", "worker-7f9c4b-x2kq", ["cuda:0"], "0.107.0.0", "2.10.0.0", 1,
-                WorkerDirectory.Busy, [new WorkerJobResponse(s_job, s_at.AddSeconds(1))], s_at.AddHours(-3), s_at.AddSeconds(20)),
+                WorkerService.Busy, [new WorkerJobResponse(s_job, s_at.AddSeconds(1))], s_at.AddHours(-3), s_at.AddSeconds(20)),
             new WorkerResponse("worker-7f9c4b-m8wz:1:8c1e7f3a-2d4b-4e9a-b6c0-5a7d9e1f3b2c", "worker-7f9c4b-m8wz", ["cuda:0"], "0.107.0.0", "2.10.0.0", 1,
-                WorkerDirectory.Busy, [new WorkerJobResponse(null, s_at.AddMinutes(-4))], s_at.AddHours(-3), s_at.AddSeconds(14)),
+                WorkerService.Busy, [new WorkerJobResponse(null, s_at.AddMinutes(-4))], s_at.AddHours(-3), s_at.AddSeconds(14)),
             new WorkerResponse("worker-cpu-5d6e7f-q1rs:1:0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d", "worker-cpu-5d6e7f-q1rs", ["cpu"], "0.107.0.0", "2.10.0.0", 1,
-                WorkerDirectory.Idle, [], s_at.AddHours(-1), s_at.AddSeconds(9)),
+                WorkerService.Idle, [], s_at.AddHours(-1), s_at.AddSeconds(9)),
         }),
         ["CreateApiKey"] = Node(new CreatedApiKeyResponse(s_key, s_tenant, "ci", "tsk_Ab12Cd34", ApiKeyRole.Member, false, s_at, "tsk_Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56")),
     };

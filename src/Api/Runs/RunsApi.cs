@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using System.ComponentModel;
 using Api.Common;
 using Api.Jobs;
-using Api.Variants;
 
 namespace Api.Runs;
 
@@ -58,85 +57,28 @@ public static class RunsApi
         group.MapGet("/{id:guid}/curve", GetCurveAsync).WithName("GetRunCurve")
             .WithSummary("Accuracy versus rank fraction (empty until the run has finished)")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapGet("/{id:guid}/curve.png", (Guid id, VariantCatalog catalog, CancellationToken ct) => PlotAsync(id, catalog, svg: false, ct))
+        group.MapGet("/{id:guid}/curve.png", (Guid id, RunService runs, CancellationToken ct) => PlotAsync(id, runs, svg: false, ct))
             .WithName("GetRunCurvePng").WithSummary("Plot: accuracy vs latency per device and accuracy vs parameters (PNG)")
             .Produces(StatusCodes.Status200OK, contentType: "image/png").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapGet("/{id:guid}/curve.svg", (Guid id, VariantCatalog catalog, CancellationToken ct) => PlotAsync(id, catalog, svg: true, ct))
+        group.MapGet("/{id:guid}/curve.svg", (Guid id, RunService runs, CancellationToken ct) => PlotAsync(id, runs, svg: true, ct))
             .WithName("GetRunCurveSvg").WithSummary("Plot: accuracy vs latency per device and accuracy vs parameters (SVG)")
             .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml").ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 
-    public static async Task<FileContentHttpResult> PlotAsync(Guid id, VariantCatalog catalog, bool svg, CancellationToken cancellationToken)
-    {
-        Run run = await catalog.FinishedRunAsync(id, cancellationToken);
-        var latency = new List<PlotSeries>();
-        foreach (DeviceProfile device in await catalog.MeasuredDevicesAsync(id, cancellationToken))
-        {
-            DeviceVariants priced = await catalog.PriceAsync(run, device, 1, cancellationToken);
-            latency.Add(new PlotSeries(device.Name, priced.Variants.Select(v => (v.Candidate.LatencyMs, v.Point.Accuracy, !v.Candidate.Measured)).ToList()));
-        }
-        List<CurvePoint> curve = run.Curve.OrderBy(c => c.RankFraction).ToList();
-        var parameters = new List<PlotSeries>
-        {
-            new("ordered low-rank", curve.Select(c => ((double)c.Parameters, c.Accuracy, false)).ToList()),
-        };
-        var svd = curve.Where(c => c is { SvdAccuracy: not null, SvdParameters: not null }).ToList();
-        if (svd.Count > 0)
-        {
-            parameters.Add(new PlotSeries("dense + post-hoc SVD", svd.Select(c => ((double)c.SvdParameters!.Value, c.SvdAccuracy!.Value, false)).ToList()));
-        }
-        byte[] image = CurvePlot.Render($"run {run.Id.ToString()[..8]}", latency, parameters, svg);
-        return TypedResults.File(image, svg ? "image/svg+xml" : "image/png");
-    }
+    public static async Task<FileContentHttpResult> PlotAsync(Guid id, RunService runs, bool svg, CancellationToken cancellationToken) =>
+        TypedResults.File(await runs.PlotAsync(id, svg, cancellationToken), svg ? "image/svg+xml" : "image/png");
 
-    public static async Task<Ok<RunResponse>> GetAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)
-    {
-        Run run = await db.Runs.AsNoTracking().Include(r => r.Metrics).SingleOrDefaultAsync(r => r.Id == id, cancellationToken)
-            ?? throw new NotFoundException("Run", id);
-        return TypedResults.Ok(ToResponse(run));
-    }
+    public static async Task<Ok<RunResponse>> GetAsync(Guid id, RunService runs, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await runs.GetAsync(id, cancellationToken));
 
     public static async Task<Ok<Page<RunResponse>>> ListAsync(
-        AppDbContext db, CancellationToken cancellationToken, Guid? jobId = null, RunStatus? status = null, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
+        RunService runs, CancellationToken cancellationToken, Guid? jobId = null, RunStatus? status = null, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
         [Description("Only runs of jobs on this dataset.")] Guid? datasetId = null,
         [Description(TimeWindow.AfterDescription)] DateTimeOffset? startedAfter = null,
-        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? startedBefore = null)
-    {
-        var rules = new Rules();
-        (offset, limit) = Paging.Clamp(rules, offset, limit);
-        TimeWindow started = TimeWindow.Check(rules, "startedAfter", startedAfter, "startedBefore", startedBefore);
-        rules.ThrowIfInvalid();
-        IQueryable<Run> query = started.Apply(db.Runs.AsNoTracking(), r => r.StartedAt);
-        if (jobId is not null)
-        {
-            query = query.Where(r => r.JobId == jobId);
-        }
-        if (datasetId is not null)
-        {
-            query = query.Where(r => db.Jobs.Any(j => j.Id == r.JobId && j.DatasetId == datasetId));
-        }
-        if (status is not null)
-        {
-            query = query.Where(r => r.Status == status);
-        }
-        int total = await query.CountAsync(cancellationToken);
-        List<Run> runs = await query.Include(r => r.Metrics).OrderByDescending(r => r.StartedAt).ThenBy(r => r.Id)
-            .Skip(offset).Take(limit).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new Page<RunResponse>(runs.Select(ToResponse).ToList(), total, offset, limit));
-    }
+        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? startedBefore = null) =>
+        TypedResults.Ok(await runs.ListAsync(jobId, status, offset, limit, datasetId, startedAfter, startedBefore, cancellationToken));
 
-    public static async Task<Ok<CurveResponse>> GetCurveAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)
-    {
-        Run run = await db.Runs.AsNoTracking().Include(r => r.Curve).SingleOrDefaultAsync(r => r.Id == id, cancellationToken)
-            ?? throw new NotFoundException("Run", id);
-        var points = run.Curve.OrderBy(c => c.RankFraction)
-            .Select(c => new CurvePointResponse(c.RankFraction, c.Ranks, c.Parameters, c.Flops, c.Accuracy, c.SvdAccuracy, c.SvdParameters))
-            .ToList();
-        return TypedResults.Ok(new CurveResponse(run.Id, run.Status, points));
-    }
-
-    private static RunResponse ToResponse(Run run) =>
-        new(run.Id, run.JobId, run.Index, run.Status, run.Device, run.TestAccuracy, run.StartedAt, run.FinishedAt,
-            run.Metrics.OrderBy(m => m.Epoch).Select(MetricResponse.From).ToList(), run.ShippedEpoch, run.ModelSelection, run.ValidationAccuracy);
+    public static async Task<Ok<CurveResponse>> GetCurveAsync(Guid id, RunService runs, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await runs.GetCurveAsync(id, cancellationToken));
 }

@@ -89,101 +89,30 @@ public static class VariantsApi
     }
 
     public static async Task<Ok<VariantsResponse>> ListAsync(
-        Guid id, VariantCatalog catalog, CancellationToken cancellationToken, string? device = null, [Range(1, VariantCatalog.MaxBatch)] int batch = 1)
-    {
-        CheckBatch(batch);
-        Run run = await catalog.FinishedRunAsync(id, cancellationToken);
-        List<DeviceProfile> devices = device is null
-            ? await catalog.MeasuredDevicesAsync(id, cancellationToken)
-            : [await catalog.DeviceAsync(device, cancellationToken)];
-        var result = new List<DeviceFrontierResponse>();
-        foreach (DeviceProfile profile in devices)
-        {
-            DeviceVariants priced = await catalog.PriceAsync(run, profile, batch, cancellationToken);
-            IReadOnlyList<VariantCandidate> frontier = VariantSelector.Frontier(priced.Variants.Select(v => v.Candidate));
-            result.Add(new DeviceFrontierResponse(profile.Name, batch,
-                frontier.Select(f => ToResponse(run.Id, profile, batch, priced.Variants.First(v => v.Candidate == f))).ToList(),
-                priced.Variants.Select(v => ToResponse(run.Id, profile, batch, v)).ToList()));
-        }
-        return TypedResults.Ok(new VariantsResponse(run.Id, result));
-    }
+        Guid id, VariantService variants, CancellationToken cancellationToken, string? device = null, [Range(1, VariantCatalog.MaxBatch)] int batch = 1) =>
+        TypedResults.Ok(await variants.ListAsync(id, device, batch, cancellationToken));
 
     public static async Task<Results<Ok<SelectionResponse>, ProblemHttpResult>> SelectAsync(
-        Guid id, VariantCatalog catalog, CancellationToken cancellationToken, string? device = null, [Range(0, 3_600_000, MinimumIsExclusive = true)] double? latencyBudgetMs = null, [Range(1, VariantCatalog.MaxBatch)] int batch = 1)
+        Guid id, VariantService variants, CancellationToken cancellationToken, string? device = null, [Range(0, 3_600_000, MinimumIsExclusive = true)] double? latencyBudgetMs = null, [Range(1, VariantCatalog.MaxBatch)] int batch = 1)
     {
-        var rules = new Rules();
-        DeviceProfile.ValidateName(rules, "device", device);
-        if (latencyBudgetMs is null)
+        SelectionOutcome outcome = await variants.SelectAsync(id, device, latencyBudgetMs, batch, cancellationToken);
+        if (outcome.Selection is { } selection)
         {
-            rules.Add("latencyBudgetMs", "is required.");
+            return TypedResults.Ok(selection);
         }
-        else
-        {
-            rules.Range("latencyBudgetMs", latencyBudgetMs.Value, 0, 3_600_000, minExclusive: true);
-        }
-        rules.Range("batch", batch, 1, VariantCatalog.MaxBatch);
-        rules.ThrowIfInvalid();
-
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        DeviceVariants priced = await catalog.PriceFinishedAsync(id, device!, batch, cancellationToken);
-        DeviceProfile profile = priced.Device;
-        VariantCandidate? chosen = VariantSelector.Select(priced.Variants.Select(v => v.Candidate), latencyBudgetMs!.Value);
-        Infrastructure.Observability.ServiceTelemetry.SelectionDuration.Record(
-            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
-            new KeyValuePair<string, object?>("tas.selection.outcome", chosen is null ? "none" : "selected"));
-        if (chosen is null)
-        {
-            VariantCandidate? fastest = VariantSelector.Fastest(priced.Variants.Select(v => v.Candidate));
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status422UnprocessableEntity,
-                title: "No variant fits the latency budget.",
-                detail: fastest is null
-                    ? $"Run {id} has no priced variants on '{profile.Name}'."
-                    : $"The fastest variant (rank fraction {fastest.RankFraction}) takes {fastest.LatencyMs:F3} ms on '{profile.Name}' at batch {batch}; the budget is {latencyBudgetMs} ms.",
-                extensions: new Dictionary<string, object?>
-                {
-                    ["fastestLatencyMs"] = fastest?.LatencyMs,
-                    ["fastestRankFraction"] = fastest?.RankFraction,
-                    ["measured"] = fastest?.Measured,
-                });
-        }
-        PricedVariant variant = priced.Variants.First(v => v.Candidate == chosen);
-        return TypedResults.Ok(new SelectionResponse(id, profile.Name, batch, latencyBudgetMs.Value, ToResponse(id, profile, batch, variant)));
+        return TypedResults.Problem(outcome.NoFit!);
     }
 
     public static async Task<IResult> DownloadAsync(
-        Guid id, double fraction, VariantCatalog catalog, IArtifactStore store, CancellationToken cancellationToken, string format = VariantFormats.Onnx)
+        Guid id, double fraction, VariantService variants, IArtifactStore store, CancellationToken cancellationToken, string format = VariantFormats.Onnx)
     {
-        var rules = new Rules();
-        rules.OneOf("format", format, VariantFormats.All);
-        rules.ThrowIfInvalid();
-        Run run = await catalog.FinishedRunAsync(id, cancellationToken);
-        Artifact file = await catalog.VariantFileAsync(run, fraction, format, cancellationToken);
-        string extension = format == VariantFormats.Onnx ? "onnx" : "bin";
+        VariantFile file = await variants.FileAsync(id, fraction, format, cancellationToken);
         return TypedResults.Stream(
-            store.OpenRead(file.Path),
+            store.OpenRead(file.Artifact.Path),
             "application/octet-stream",
-            $"run-{run.Id:N}-rank-{fraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}.{extension}",
-            new DateTimeOffset(file.CreatedAt, TimeSpan.Zero),
-            new EntityTagHeaderValue($"\"{file.Sha256}\""),
+            file.FileName,
+            new DateTimeOffset(file.Artifact.CreatedAt, TimeSpan.Zero),
+            new EntityTagHeaderValue($"\"{file.Artifact.Sha256}\""),
             enableRangeProcessing: true);
-    }
-
-    private static void CheckBatch(int batch)
-    {
-        var rules = new Rules();
-        rules.Range("batch", batch, 1, VariantCatalog.MaxBatch);
-        rules.ThrowIfInvalid();
-    }
-
-    private static VariantResponse ToResponse(Guid runId, DeviceProfile device, int batch, PricedVariant v)
-    {
-        string fraction = v.Point.RankFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-        string model = $"/api/v1/runs/{runId}/variants/{fraction}/model";
-        return new VariantResponse(
-            v.Point.RankFraction, v.Point.Ranks, v.Point.Parameters, v.Point.Flops, v.Point.Accuracy,
-            new LatencyResponse(device.Name, batch, v.Candidate.LatencyMs, v.Measurement?.P90Ms, v.Candidate.Measured,
-                v.Candidate.Measured ? LatencySources.Measured : LatencySources.Estimated, v.Measurement?.Runtime),
-            new VariantLinks($"{model}?format=onnx", $"{model}?format=torchsharp"));
     }
 }

@@ -16,6 +16,6 @@ public static class WorkersApi
         return group;
     }
 
-    public static async Task<Ok<List<WorkerResponse>>> ListAsync(WorkerDirectory workers, CancellationToken cancellationToken) =>
+    public static async Task<Ok<List<WorkerResponse>>> ListAsync(WorkerService workers, CancellationToken cancellationToken) =>
         TypedResults.Ok(await workers.ListAsync(cancellationToken));
 }

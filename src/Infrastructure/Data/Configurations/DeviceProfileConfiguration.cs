@@ -13,7 +13,7 @@ internal sealed class DeviceProfileConfiguration : IEntityTypeConfiguration<Devi
         builder.Property(d => d.CpuModel).HasMaxLength(200);
         builder.Property(d => d.GpuName).HasMaxLength(200);
         // Built-in names are unique among themselves; a tenant's own names are unique within the tenant
-        // (DevicesApi also keeps them apart from built-in names).
+        // (DeviceService also keeps them apart from built-in names).
         builder.HasIndex(d => d.Name).IsUnique().HasFilter("\"TenantId\" IS NULL");
         builder.HasIndex(d => new { d.TenantId, d.Name }).IsUnique();
         builder.HasOne<Tenant>().WithMany().HasForeignKey(d => d.TenantId).OnDelete(DeleteBehavior.Restrict);

@@ -30,9 +30,9 @@ public sealed record WorkerResponse(
 /// <summary>
 /// The worker registry as a tenant's admin may see it: every live worker of the fleet (<see cref="WorkerRegistry"/>),
 /// but job ids only of the caller's own tenant's jobs; another tenant's job shows as a busy slot without an id.
-/// Used by <see cref="WorkersApi"/> and the gRPC <c>WorkerService</c>.
+/// The Workers feature service, called by <see cref="WorkersApi"/> and the gRPC <c>training.v1.WorkerService</c>.
 /// </summary>
-public sealed class WorkerDirectory(JobStorage storage, AppDbContext db)
+public sealed class WorkerService(JobStorage storage, AppDbContext db)
 {
     public const string Busy = "busy";
     public const string Idle = "idle";
