@@ -120,8 +120,7 @@ internal static class ApiExtensions
             });
         });
         services.AddRequestLimits(builder.Configuration);
-        services.AddScoped<DatasetUploadService>();
-        services.AddDatasetLimits();
+        services.AddDatasets();
         services.AddScoped<JobService>();
         services.AddSingleton<SubmissionGate>();
         services.AddScoped<VariantCatalog>();
