@@ -1,5 +1,5 @@
 using System.IO.Compression;
-using Api.Datasets;
+using Infrastructure.Datasets;
 
 namespace Api.IntegrationTests;
 
@@ -58,7 +58,7 @@ public sealed class GzipTrailerCheckTests
         Assert.False(Check([.. Gzip(s_data), .. second[..(second.Length / 2)]]));
     }
 
-    /// <summary>Decodes like <see cref="DatasetUpload"/> (GZipStream, every chunk appended), then checks the trailer.</summary>
+    /// <summary>Decodes like <see cref="StagedDataset"/> (GZipStream, every chunk appended), then checks the trailer.</summary>
     private static bool Check(byte[] gzip)
     {
         using var raw = new MemoryStream(gzip);

@@ -58,13 +58,13 @@ public abstract class RequestLimitsTests<TApi>(TApi api) where TApi : ApiFactory
     }
 
     [Fact]
-    public void ImageFolderConverter_CancelledToken_StopsBeforeTheNextImage()
+    public void ImageFolderFormat_CancelledToken_StopsBeforeTheNextImage()
     {
         string path = Path.Combine(api.DataDirectory, $"cancel-{Guid.NewGuid():N}.zip");
         File.WriteAllBytes(path, ImageZipBuilder.Build(classes: 2, perClass: 3, side: 4));
         try
         {
-            Assert.ThrowsAny<OperationCanceledException>(() => Api.Datasets.ImageFolderConverter.Convert(path, 8, 8, 1, new Domain.Datasets.DatasetLimitsOptions(),
+            Assert.ThrowsAny<OperationCanceledException>(() => global::Infrastructure.Datasets.ImageFolderFormat.Convert(path, 8, 8, 1, new Domain.Datasets.DatasetLimitsOptions(),
                 new MemoryStream(), new MemoryStream(), () => (new MemoryStream(), new MemoryStream()), new CancellationToken(canceled: true)));
         }
         finally

@@ -91,16 +91,13 @@ public static class DatasetsApi
     /// from its files on each request (deterministic, so its ETag is stable) rather than written behind its back.
     /// </summary>
     public static async Task<IResult> GetSamplesAsync(
-        Guid id, AppDbContext db, Infrastructure.Artifacts.IArtifactStore store, HttpContext http, CancellationToken cancellationToken)
+        Guid id, DatasetQueries queries, Infrastructure.Artifacts.IArtifactStore store, HttpContext http, CancellationToken cancellationToken)
     {
-        Dataset dataset = await db.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, cancellationToken)
-            ?? throw new NotFoundException("Dataset", id);
+        Dataset dataset = await queries.FindAsync(id, cancellationToken);
         // Immutable per dataset, but only for this tenant's keys: private caches only.
         http.Response.Headers.CacheControl = "private, max-age=86400";
         var lastModified = new DateTimeOffset(DateTime.SpecifyKind(dataset.CreatedAt, DateTimeKind.Utc));
-        Artifact? preview = await db.Artifacts.AsNoTracking()
-            .Where(a => a.DatasetId == id && a.Kind == ArtifactKinds.DatasetSamples)
-            .FirstOrDefaultAsync(cancellationToken);
+        Artifact? preview = await queries.FindSamplesAsync(id, cancellationToken);
         if (preview is not null && store.Exists(preview.Path))
         {
             return TypedResults.Stream(store.OpenRead(preview.Path), "image/png", lastModified: lastModified,
@@ -121,26 +118,12 @@ public static class DatasetsApi
             entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{sha256}\""));
     }
 
-    public static async Task<Ok<DatasetResponse>> GetAsync(Guid id, AppDbContext db, CancellationToken cancellationToken)
-    {
-        Dataset dataset = await db.Datasets.AsNoTracking().SingleOrDefaultAsync(d => d.Id == id, cancellationToken)
-            ?? throw new NotFoundException("Dataset", id);
-        return TypedResults.Ok(DatasetResponse.From(dataset));
-    }
+    public static async Task<Ok<DatasetResponse>> GetAsync(Guid id, DatasetQueries queries, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await queries.GetAsync(id, cancellationToken));
 
     public static async Task<Ok<Page<DatasetResponse>>> ListAsync(
-        AppDbContext db, CancellationToken cancellationToken, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
+        DatasetQueries queries, CancellationToken cancellationToken, [Range(0, int.MaxValue)] int offset = 0, [Range(1, Paging.MaxLimit)] int limit = 50,
         [Description(TimeWindow.AfterDescription)] DateTimeOffset? createdAfter = null,
-        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? createdBefore = null)
-    {
-        var rules = new Rules();
-        (offset, limit) = Paging.Clamp(rules, offset, limit);
-        TimeWindow created = TimeWindow.Check(rules, "createdAfter", createdAfter, "createdBefore", createdBefore);
-        rules.ThrowIfInvalid();
-        IQueryable<Dataset> query = created.Apply(db.Datasets.AsNoTracking(), d => d.CreatedAt);
-        int total = await query.CountAsync(cancellationToken);
-        List<Dataset> items = await query.OrderByDescending(d => d.CreatedAt).ThenBy(d => d.Id)
-            .Skip(offset).Take(limit).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new Page<DatasetResponse>(items.Select(DatasetResponse.From).ToList(), total, offset, limit));
-    }
+        [Description(TimeWindow.BeforeDescription)] DateTimeOffset? createdBefore = null) =>
+        TypedResults.Ok(await queries.ListAsync(offset, limit, createdAfter, createdBefore, cancellationToken));
 }

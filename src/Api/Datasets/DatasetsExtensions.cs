@@ -1,9 +1,19 @@
+using Infrastructure.Datasets;
 using Microsoft.Extensions.Options;
 
 namespace Api.Datasets;
 
 internal static class DatasetsExtensions
 {
+    /// <summary>The datasets feature: its upload command and queries, the formats it reads and its limits.</summary>
+    public static IServiceCollection AddDatasets(this IServiceCollection services)
+    {
+        services.AddScoped<DatasetUploadService>();
+        services.AddScoped<DatasetQueries>();
+        services.AddDatasetFormats();
+        return services.AddDatasetLimits();
+    }
+
     /// <summary>Binds <see cref="DatasetLimitsOptions"/> from <c>Datasets:Limits</c>; a setting that cannot work stops start-up.</summary>
     public static IServiceCollection AddDatasetLimits(this IServiceCollection services)
     {

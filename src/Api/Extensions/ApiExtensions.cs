@@ -120,9 +120,8 @@ internal static class ApiExtensions
             });
         });
         services.AddRequestLimits(builder.Configuration);
-        services.AddScoped<DatasetUploadService>();
-        services.AddDatasetLimits();
         // One service per feature, called by its REST endpoints and its gRPC service alike.
+        services.AddDatasets();
         services.AddScoped<JobService>();
         services.AddSingleton<SubmissionGate>();
         services.AddScoped<RunService>();

@@ -6,7 +6,7 @@ using V1 = TrainingService.Sdk.V1;
 namespace Api.Grpc;
 
 /// <summary><c>training.v1.DatasetService</c>: the REST datasets endpoints over gRPC, sharing their upload path and queries.</summary>
-internal sealed class DatasetGrpcService(DatasetUploadService uploads, AppDbContext db) : V1.DatasetService.DatasetServiceBase
+internal sealed class DatasetGrpcService(DatasetUploadService uploads, DatasetQueries queries) : V1.DatasetService.DatasetServiceBase
 {
     [Microsoft.AspNetCore.RateLimiting.EnableRateLimiting(Api.Extensions.RequestLimits.UploadsPolicy)]
     [Microsoft.AspNetCore.Http.Timeouts.RequestTimeout(Api.Extensions.RequestLimits.UploadTimeoutPolicy)]
@@ -63,14 +63,14 @@ internal sealed class DatasetGrpcService(DatasetUploadService uploads, AppDbCont
     public override async Task<V1.Dataset> GetDataset(V1.GetDatasetRequest request, ServerCallContext context)
     {
         Guid id = GrpcErrors.ParseId(request.Id, "id");
-        Ok<DatasetResponse> result = await DatasetsApi.GetAsync(id, db, context.CancellationToken);
-        return GrpcMapping.ToMessage(result.Value!);
+        return GrpcMapping.ToMessage(await queries.GetAsync(id, context.CancellationToken));
     }
 
     public override async Task<V1.ListDatasetsResponse> ListDatasets(V1.ListDatasetsRequest request, ServerCallContext context)
     {
-        Page<DatasetResponse> page = (await DatasetsApi.ListAsync(db, context.CancellationToken, request.Offset, GrpcMapping.Limit(request.Limit),
-            GrpcMapping.FromTimestamp(request.CreatedAfter, "createdAfter"), GrpcMapping.FromTimestamp(request.CreatedBefore, "createdBefore"))).Value!;
+        Page<DatasetResponse> page = await queries.ListAsync(request.Offset, GrpcMapping.Limit(request.Limit),
+            GrpcMapping.FromTimestamp(request.CreatedAfter, "createdAfter"), GrpcMapping.FromTimestamp(request.CreatedBefore, "createdBefore"),
+            context.CancellationToken);
         var response = new V1.ListDatasetsResponse { Total = page.Total, Offset = page.Offset, Limit = page.Limit };
         response.Items.AddRange(page.Items.Select(GrpcMapping.ToMessage));
         return response;

@@ -1,8 +1,10 @@
-using System.Globalization;
 using System.IO.Compression;
+using Domain.Common;
+using Infrastructure.Artifacts;
+using Microsoft.Extensions.Options;
 using SkiaSharp;
 
-namespace Api.Datasets;
+namespace Infrastructure.Datasets;
 
 /// <summary>
 /// Converts an image-folder ZIP into the IDX unsigned-byte layout the worker reads. The archive holds one
@@ -14,11 +16,47 @@ namespace Api.Datasets;
 /// ratio, file count) and output over <see cref="DatasetLimitsOptions.MaxConvertedBytes"/> (images × width × height × channels)
 /// are refused before anything is decoded; the conversion stops at the next image when its cancellation token fires. Errors name the field <c>archive</c>.
 /// </summary>
-public static class ImageFolderConverter
+public sealed class ImageFolderFormat(IOptions<DatasetLimitsOptions> limitOptions) : IDatasetFormat
 {
-    public const int DefaultSide = 28;
     private const string Field = "archive";
     private static readonly string[] s_extensions = [".png", ".jpg", ".jpeg"];
+
+    public string Name => DatasetFormats.Zip;
+
+    public bool Converts => true;
+
+    public bool Handles(string format, IReadOnlyCollection<string> files) => format == Name;
+
+    public void CheckFiles(Rules rules, IReadOnlyCollection<string> files)
+    {
+        foreach (string field in files.Where(f => f != Field))
+        {
+            rules.Add(field, $"is not a file of format '{Name}'; send {Field}.");
+        }
+        if (!files.Contains(Field))
+        {
+            rules.Add(Field, "is required (a ZIP of one image folder per class).");
+        }
+    }
+
+    public async Task<ConvertedDataset> ConvertAsync(StagedDataset upload, DatasetFormatOptions options, CancellationToken cancellationToken)
+    {
+        Dictionary<string, StagedFile> files = await upload.DecodeAsync(cancellationToken);
+        (int width, int height, int channels) = options.ImageFolder;
+        var converted = new Dictionary<string, StagedFile>(StringComparer.Ordinal)
+        {
+            ["images"] = upload.Stage(),
+            ["labels"] = upload.Stage(),
+        };
+        Result result = Convert(files[Field].TempPath, width, height, channels, limitOptions.Value,
+            converted["images"].Stream, converted["labels"].Stream, () =>
+            {
+                converted["testImages"] = upload.Stage();
+                converted["testLabels"] = upload.Stage();
+                return (converted["testImages"].Stream, converted["testLabels"].Stream);
+            }, cancellationToken);
+        return new ConvertedDataset(StagedDataset.Flush(converted), result.ClassNames);
+    }
 
     public sealed record Result(int[] Shape, int Classes, int Samples, int TestSamples, IReadOnlyList<string> ClassNames);
 
@@ -268,45 +306,5 @@ public static class ImageFolderConverter
                 return null;
             }
         }
-    }
-
-    /// <summary>
-    /// Reads <c>width</c>, <c>height</c> (1..<see cref="DatasetLimitsOptions.MaxImageSide"/>, default <see cref="DefaultSide"/> or the
-    /// limit if lower) and <c>channels</c> (1 or 3, default 1).
-    /// </summary>
-    public static (int Width, int Height, int Channels) ReadOptions(IReadOnlyDictionary<string, string> fields, DatasetLimitsOptions limits)
-    {
-        var rules = new Rules();
-        int Read(string name, int fallback)
-        {
-            string? text = fields.GetValueOrDefault(name)?.Trim();
-            if (string.IsNullOrEmpty(text))
-            {
-                return fallback;
-            }
-            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
-            {
-                rules.Add(name, $"must be an integer (was '{text}').");
-                return fallback;
-            }
-            return value;
-        }
-        // A server configured below the default side defaults to its limit rather than rejecting every upload that omits the size.
-        int defaultSide = Math.Min(DefaultSide, limits.MaxImageSide);
-        int width = Read("width", defaultSide), height = Read("height", defaultSide), channels = Read("channels", 1);
-        foreach ((string name, int side) in new[] { ("width", width), ("height", height) })
-        {
-            if (side < 1 || side > limits.MaxImageSide)
-            {
-                string limit = side > limits.MaxImageSide ? $"; {DatasetLimitsOptions.Describe(limits.MaxImageSide, nameof(limits.MaxImageSide))}" : "";
-                rules.Add(name, $"must be between 1 and {limits.MaxImageSide} (was {side}){limit}.");
-            }
-        }
-        if (channels is not (1 or 3))
-        {
-            rules.Add("channels", $"must be 1 (grey) or 3 (RGB) (was {channels}).");
-        }
-        rules.ThrowIfInvalid();
-        return (width, height, channels);
     }
 }

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 
-namespace Api.Datasets;
+namespace Infrastructure.Datasets;
 
 /// <summary>
 /// Whether a gzip file ends with the trailer of the data it decompressed to. Each gzip member ends with 8 bytes

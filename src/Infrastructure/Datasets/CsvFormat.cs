@@ -1,10 +1,9 @@
 using System.Globalization;
 using Domain.Common;
+using Infrastructure.Artifacts;
+using Microsoft.Extensions.Options;
 
-namespace Domain.Datasets;
-
-/// <summary>Form options of a CSV upload: <c>labelColumn</c> (name or 0-based index) and <c>hasHeader</c> (null: detect).</summary>
-public sealed record CsvOptions(string? LabelColumn, bool? HasHeader);
+namespace Infrastructure.Datasets;
 
 /// <summary>What a conversion produced: per-sample shape [features], the class count and, for string labels, their names.</summary>
 public sealed record CsvConversion(int[] Shape, int Classes, int Samples, int TestSamples, IReadOnlyList<string>? ClassNames);
@@ -21,14 +20,57 @@ public sealed record CsvConversion(int[] Shape, int Classes, int Samples, int Te
 /// are bounded by <see cref="DatasetLimitsOptions"/>, the IDX output by <see cref="DatasetLimitsOptions.MaxConvertedBytes"/>
 /// while the rows are counted, before anything is written.
 /// </summary>
-public static class CsvDataset
+public sealed class CsvFormat(IOptions<DatasetLimitsOptions> limitOptions) : IDatasetFormat
 {
     private const string Delimiters = ",;\t";
     private static readonly string[] s_labelNames = ["label", "class", "target"];
 
+    /// <summary>The file fields it reads: the training table and optionally a test table with the same columns.</summary>
+    public static readonly IReadOnlyList<string> FileFields = ["data", "testData"];
+
+    public string Name => DatasetFormats.Csv;
+
+    public bool Converts => true;
+
+    public bool Handles(string format, IReadOnlyCollection<string> files) => format == Name;
+
+    public void CheckFiles(Rules rules, IReadOnlyCollection<string> files)
+    {
+        foreach (string field in files.Where(f => !FileFields.Contains(f)))
+        {
+            rules.Add(field, $"is not a file of format '{Name}'; send {string.Join(", ", FileFields)}.");
+        }
+        if (!files.Contains("data"))
+        {
+            rules.Add("data", "is required (a CSV file: feature columns and one label column).");
+        }
+    }
+
+    public async Task<ConvertedDataset> ConvertAsync(StagedDataset upload, DatasetFormatOptions options, CancellationToken cancellationToken)
+    {
+        Dictionary<string, StagedFile> files = await upload.DecodeAsync(cancellationToken);
+        static Func<TextReader> Open(StagedFile file) =>
+            () => new StreamReader(new FileStream(file.TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), detectEncodingFromByteOrderMarks: true);
+        var converted = new Dictionary<string, StagedFile>(StringComparer.Ordinal)
+        {
+            ["images"] = upload.Stage(),
+            ["labels"] = upload.Stage(),
+        };
+        bool hasTest = files.TryGetValue("testData", out StagedFile? testData);
+        if (hasTest)
+        {
+            converted["testImages"] = upload.Stage();
+            converted["testLabels"] = upload.Stage();
+        }
+        CsvConversion conversion = Convert(Open(files["data"]), hasTest ? Open(testData!) : null, options.Csv, limitOptions.Value,
+            converted["images"].Stream, converted["labels"].Stream,
+            hasTest ? converted["testImages"].Stream : null, hasTest ? converted["testLabels"].Stream : null, cancellationToken);
+        return new ConvertedDataset(StagedDataset.Flush(converted), conversion.ClassNames);
+    }
+
     /// <summary>Reads <paramref name="openTrain"/> (and <paramref name="openTest"/>) and writes IDX images and labels.</summary>
     public static CsvConversion Convert(
-        Func<TextReader> openTrain, Func<TextReader>? openTest, CsvOptions options, DatasetLimitsOptions limits,
+        Func<TextReader> openTrain, Func<TextReader>? openTest, CsvFormatOptions options, DatasetLimitsOptions limits,
         Stream trainImages, Stream trainLabels, Stream? testImages, Stream? testLabels, CancellationToken cancellationToken = default)
     {
         Layout layout;
@@ -131,7 +173,7 @@ public static class CsvDataset
         public readonly Dictionary<string, int> FirstLine = new(StringComparer.Ordinal);
     }
 
-    private static Layout DetectLayout(CsvRecordReader reader, CsvOptions options, DatasetLimitsOptions limits)
+    private static Layout DetectLayout(CsvRecordReader reader, CsvFormatOptions options, DatasetLimitsOptions limits)
     {
         (string? first, int firstLine) = reader.Next();
         if (first is null)
