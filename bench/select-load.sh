@@ -28,7 +28,7 @@ base="http://127.0.0.1:$port"
 # Every call carries an API key (the bootstrap admin key), the trivial endpoint's too, so both pay for its check.
 key="tsk_bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 auth=(-H "X-Api-Key: $key")
-Storage__DataDirectory="$data" ASPNETCORE_URLS="$base" Logging__LogLevel__Default=Warning Auth__BootstrapKey="$key" \
+Storage__DataDirectory="$data" ASPNETCORE_URLS="$base" Grpc__Port=$((port + 1)) Logging__LogLevel__Default=Warning Auth__BootstrapKey="$key" \
   dotnet "$api_dll" >"$data/api.log" 2>&1 &
 api_pid=$!
 trap 'kill $api_pid 2>/dev/null || true; wait $api_pid 2>/dev/null || true; rm -rf "$data"' EXIT

@@ -18,12 +18,12 @@ internal static class AuthExtensions
         services.AddScoped<ApiKeyBootstrap>();
         services.AddAuthentication(ApiKeyClaims.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null);
+        // The key scheme is the only and the default one, so UseAuthentication has already set the user: policies name
+        // no scheme, which would make the authorization middleware authenticate every request a second time.
         services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder(ApiKeyClaims.Scheme).RequireAuthenticatedUser().Build())
-            .AddPolicy(ApiKeyClaims.TenantAdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyClaims.Scheme)
-                .RequireRole(nameof(ApiKeyRole.TenantAdmin), nameof(ApiKeyRole.ServiceAdmin)))
-            .AddPolicy(ApiKeyClaims.ServiceAdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyClaims.Scheme)
-                .RequireRole(nameof(ApiKeyRole.ServiceAdmin)));
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(ApiKeyClaims.TenantAdminPolicy, p => p.RequireRole(nameof(ApiKeyRole.TenantAdmin), nameof(ApiKeyRole.ServiceAdmin)))
+            .AddPolicy(ApiKeyClaims.ServiceAdminPolicy, p => p.RequireRole(nameof(ApiKeyRole.ServiceAdmin)));
         return builder;
     }
 

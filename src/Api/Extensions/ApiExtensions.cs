@@ -144,6 +144,7 @@ internal static class ApiExtensions
     {
         json.Converters.Add(new JsonStringEnumConverter());
         json.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        json.TypeInfoResolverChain.Insert(0, Api.Common.ApiJsonContext.Default);
     }
 
     /// <summary>

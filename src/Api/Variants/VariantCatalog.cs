@@ -13,14 +13,23 @@ public sealed record PricedVariant(CurvePoint Point, VariantCandidate Candidate,
 /// Reads a finished run's variants and prices them on a device: measured latencies where the device has
 /// them, otherwise FLOPs × the device's calibration fitted on all of its measurements (any run, any batch).
 /// </summary>
-public sealed class VariantCatalog(AppDbContext db, VariantPriceCache cache)
+/// <remarks>
+/// The database context is resolved on first use: a selection answered from <see cref="VariantPriceCache"/> never
+/// builds one (that was most of a cached selection's cost). The cache key's tenant comes from the same
+/// <see cref="ITenantScope"/> the context would filter by.
+/// </remarks>
+public sealed class VariantCatalog(IServiceProvider scope, VariantPriceCache cache, ITenantScope? tenantScope = null)
 {
     public const int MaxBatch = 4096;
+
+    private AppDbContext? _db;
+
+    private AppDbContext Db => _db ??= scope.GetRequiredService<AppDbContext>();
 
     /// <summary>The run, which must exist (404) and have succeeded (409), with its curve.</summary>
     public async Task<Run> FinishedRunAsync(Guid runId, CancellationToken cancellationToken)
     {
-        Run run = await db.Runs.AsNoTracking().Include(r => r.Curve).SingleOrDefaultAsync(r => r.Id == runId, cancellationToken)
+        Run run = await Db.Runs.AsNoTracking().Include(r => r.Curve).SingleOrDefaultAsync(r => r.Id == runId, cancellationToken)
             ?? throw new NotFoundException("Run", runId);
         if (run.Status != RunStatus.Succeeded)
         {
@@ -30,12 +39,12 @@ public sealed class VariantCatalog(AppDbContext db, VariantPriceCache cache)
     }
 
     public async Task<DeviceProfile> DeviceAsync(string name, CancellationToken cancellationToken) =>
-        await db.DeviceProfiles.AsNoTracking().FindByNameAsync(name, cancellationToken)
+        await Db.DeviceProfiles.AsNoTracking().FindByNameAsync(name, cancellationToken)
         ?? throw new NotFoundException("Device", name);
 
     /// <summary>A finished run's variants priced on a device, from <see cref="VariantPriceCache"/> when it has them.</summary>
     public Task<DeviceVariants> PriceFinishedAsync(Guid runId, string device, int batch, CancellationToken cancellationToken) =>
-        cache.GetOrLoadAsync(db.TenantFilter, runId, device, batch, async () =>
+        cache.GetOrLoadAsync(tenantScope?.TenantId, runId, device, batch, async () =>
         {
             Run run = await FinishedRunAsync(runId, cancellationToken);
             DeviceProfile profile = await DeviceAsync(device, cancellationToken);
@@ -47,7 +56,7 @@ public sealed class VariantCatalog(AppDbContext db, VariantPriceCache cache)
 
     public async Task<DeviceVariants> PriceAsync(Run run, DeviceProfile device, int batch, CancellationToken cancellationToken)
     {
-        List<VariantLatency> measured = await db.VariantLatencies.AsNoTracking()
+        List<VariantLatency> measured = await Db.VariantLatencies.AsNoTracking()
             .Where(l => l.RunId == run.Id && l.DeviceProfileId == device.Id && l.Batch == batch)
             .ToListAsync(cancellationToken);
         LatencyModel? calibration = null;
@@ -78,9 +87,9 @@ public sealed class VariantCatalog(AppDbContext db, VariantPriceCache cache)
     /// <summary>Devices with at least one measurement of this run, for listing frontiers.</summary>
     public async Task<List<DeviceProfile>> MeasuredDevicesAsync(Guid runId, CancellationToken cancellationToken)
     {
-        List<Guid> ids = await db.VariantLatencies.AsNoTracking().Where(l => l.RunId == runId)
+        List<Guid> ids = await Db.VariantLatencies.AsNoTracking().Where(l => l.RunId == runId)
             .Select(l => l.DeviceProfileId).Distinct().ToListAsync(cancellationToken);
-        return await db.DeviceProfiles.AsNoTracking().Where(d => ids.Contains(d.Id)).OrderBy(d => d.Name).ToListAsync(cancellationToken);
+        return await Db.DeviceProfiles.AsNoTracking().Where(d => ids.Contains(d.Id)).OrderBy(d => d.Name).ToListAsync(cancellationToken);
     }
 
     public async Task<Artifact> VariantFileAsync(Run run, double fraction, string format, CancellationToken cancellationToken)
@@ -88,7 +97,7 @@ public sealed class VariantCatalog(AppDbContext db, VariantPriceCache cache)
         CurvePoint point = run.Curve.FirstOrDefault(c => SameFraction(c.RankFraction, fraction))
             ?? throw new NotFoundException("Variant", $"{run.Id} at rank fraction {fraction}");
         string kind = ArtifactKinds.ForVariantFormat(format);
-        List<Artifact> files = await db.Artifacts.AsNoTracking()
+        List<Artifact> files = await Db.Artifacts.AsNoTracking()
             .Where(a => a.RunId == run.Id && a.Kind == kind).ToListAsync(cancellationToken);
         return files.FirstOrDefault(a => a.RankFraction is double f && SameFraction(f, point.RankFraction))
             ?? throw new NotFoundException("Variant file", $"{format} of run {run.Id} at rank fraction {fraction}");
@@ -99,8 +108,8 @@ public sealed class VariantCatalog(AppDbContext db, VariantPriceCache cache)
     /// <summary>latency ≈ fixed + perFlop·(FLOPs per sample × batch), fitted on every measurement of the device.</summary>
     private async Task<LatencyModel?> CalibrationAsync(Guid deviceId, CancellationToken cancellationToken)
     {
-        var points = await (from l in db.VariantLatencies.AsNoTracking()
-                            join c in db.CurvePoints.AsNoTracking() on l.RunId equals c.RunId
+        var points = await (from l in Db.VariantLatencies.AsNoTracking()
+                            join c in Db.CurvePoints.AsNoTracking() on l.RunId equals c.RunId
                             where l.DeviceProfileId == deviceId
                             select new { LatencyFraction = l.RankFraction, CurveFraction = c.RankFraction, c.Flops, l.Batch, l.MedianMs })
             .ToListAsync(cancellationToken);
