@@ -131,6 +131,7 @@ internal static class ApiExtensions
         services.AddSingleton<VariantPriceCache>();
         services.AddScoped<DeviceService>();
         services.AddScoped<WorkerService>();
+        services.AddScoped<TenantService>();
         builder.AddGrpcApi();
         builder.AddServiceTelemetry("tas-api");
         builder.AddServiceHealthChecks();

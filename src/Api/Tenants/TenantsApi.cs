@@ -96,124 +96,43 @@ public static class TenantsApi
         return group;
     }
 
-    public static Ok<WhoAmIResponse> WhoAmI(ClaimsPrincipal user) => TypedResults.Ok(new WhoAmIResponse(
-        user.Tenant()!.Value, user.FindFirstValue(ApiKeyClaims.TenantName)!, Guid.Parse(user.FindFirstValue(ApiKeyClaims.KeyId)!),
-        user.Identity!.Name!, user.Role(), user.Role() != ApiKeyRole.Member));
+    public static Ok<WhoAmIResponse> WhoAmI(ClaimsPrincipal user) => TypedResults.Ok(TenantService.WhoAmI(user));
 
-    public static async Task<Ok<List<TenantResponse>>> ListAsync(AppDbContext db, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await db.Tenants.AsNoTracking().OrderBy(t => t.Name)
-            .Select(t => new TenantResponse(t.Id, t.Name, t.CreatedAt, db.ApiKeys.Count(k => k.TenantId == t.Id && k.RevokedAt == null)))
-            .ToListAsync(cancellationToken));
+    public static async Task<Ok<List<TenantResponse>>> ListAsync(TenantService tenants, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await tenants.ListAsync(cancellationToken));
 
     public static async Task<Created<TenantResponse>> CreateAsync(
-        CreateTenantRequest request, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+        CreateTenantRequest request, TenantService tenants, CancellationToken cancellationToken)
     {
-        var rules = new Rules();
-        Tenant.ValidateName(rules, "name", request.Name);
-        rules.ThrowIfInvalid();
-        if (await db.Tenants.AnyAsync(t => t.Name == request.Name, cancellationToken))
-        {
-            throw new ConflictException($"A tenant named '{request.Name}' already exists.");
-        }
-        var tenant = new Tenant { Id = Guid.CreateVersion7(), Name = request.Name!, CreatedAt = clock.GetUtcNow().UtcDateTime };
-        db.Tenants.Add(tenant);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException)
-        {
-            throw new ConflictException($"A tenant named '{request.Name}' already exists.");
-        }
-        return TypedResults.Created($"/api/v1/tenants/{tenant.Id}/keys", new TenantResponse(tenant.Id, tenant.Name, tenant.CreatedAt, 0));
+        TenantResponse tenant = await tenants.CreateAsync(request, cancellationToken);
+        return TypedResults.Created($"/api/v1/tenants/{tenant.Id}/keys", tenant);
     }
 
-    public static async Task<Ok<List<ApiKeyResponse>>> ListKeysAsync(Guid id, ClaimsPrincipal user, AppDbContext db, CancellationToken cancellationToken)
-    {
-        await RequireManagedTenantAsync(user, db, id, cancellationToken);
-        List<ApiKey> keys = await db.ApiKeys.AsNoTracking().Where(k => k.TenantId == id).OrderBy(k => k.CreatedAt).ThenBy(k => k.Id)
-            .ToListAsync(cancellationToken);
-        return TypedResults.Ok(keys.Select(ApiKeyResponse.From).ToList());
-    }
+    public static async Task<Ok<List<ApiKeyResponse>>> ListKeysAsync(Guid id, ClaimsPrincipal user, TenantService tenants, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await tenants.ListKeysAsync(id, user, cancellationToken));
 
     public static async Task<Results<Created<CreatedApiKeyResponse>, ProblemHttpResult>> CreateKeyAsync(
-        Guid id, CreateApiKeyRequest request, ClaimsPrincipal user, AppDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+        Guid id, CreateApiKeyRequest request, ClaimsPrincipal user, TenantService tenants, CancellationToken cancellationToken)
     {
-        var rules = new Rules();
-        if (string.IsNullOrWhiteSpace(request.Name))
+        KeyOutcome<CreatedApiKeyResponse> outcome = await tenants.CreateKeyAsync(id, request, user, cancellationToken);
+        if (outcome.Result is { } key)
         {
-            rules.Add("name", "is required (what the key is for, e.g. 'ci').");
+            return TypedResults.Created($"/api/v1/tenants/{id}/keys", key);
         }
-        else if (request.Name.Length > ApiKey.MaxNameLength)
-        {
-            rules.Add("name", $"must be at most {ApiKey.MaxNameLength} characters.");
-        }
-#pragma warning disable CS0618 // IsAdmin: the deprecated alias of Role, still accepted.
-        bool? isAdmin = request.IsAdmin;
-#pragma warning restore CS0618
-        if (request.Role is { } asked && isAdmin is { } legacy && legacy != (asked != ApiKeyRole.Member))
-        {
-            rules.Add("isAdmin", $"contradicts role '{asked}'; isAdmin is deprecated, send only role.");
-        }
-        rules.ThrowIfInvalid();
-        await RequireManagedTenantAsync(user, db, id, cancellationToken);
-        ApiKeyRole role = request.Role ?? (isAdmin == true ? ApiKeyRole.TenantAdmin : ApiKeyRole.Member);
-        if (role > user.Role())
-        {
-            return Forbidden($"A {user.Role()} key cannot create a {role} key.");
-        }
-        string secret = ApiKey.NewSecret();
-        ApiKey key = ApiKey.Create(id, request.Name!.Trim(), secret, role, clock.GetUtcNow().UtcDateTime);
-        db.ApiKeys.Add(key);
-        await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.Created($"/api/v1/tenants/{id}/keys",
-            new CreatedApiKeyResponse(key.Id, key.TenantId, key.Name, key.Prefix, key.Role, key.Role != ApiKeyRole.Member, key.CreatedAt, secret));
+        return Forbidden(outcome.Forbidden!);
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeKeyAsync(
-        Guid id, Guid keyId, ClaimsPrincipal user, AppDbContext db, ApiKeyVerifier verifier, TimeProvider clock, CancellationToken cancellationToken)
+        Guid id, Guid keyId, ClaimsPrincipal user, TenantService tenants, CancellationToken cancellationToken)
     {
-        await RequireManagedTenantAsync(user, db, id, cancellationToken);
-        ApiKey key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId && k.TenantId == id, cancellationToken)
-            ?? throw new NotFoundException("API key", keyId);
-        if (user.FindFirstValue(ApiKeyClaims.KeyId) == keyId.ToString())
+        KeyOutcome<ApiKeyResponse> outcome = await tenants.RevokeKeyAsync(id, keyId, user, cancellationToken);
+        if (outcome.Result is not null)
         {
-            throw new ConflictException("A key cannot revoke itself; use another admin key.");
+            return TypedResults.NoContent();
         }
-        if (key.Role > user.Role())
-        {
-            return Forbidden($"A {user.Role()} key cannot revoke a {key.Role} key.");
-        }
-        if (key.RevokedAt is null)
-        {
-            key.RevokedAt = clock.GetUtcNow().UtcDateTime;
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        verifier.Forget(key.Hash);
-        return TypedResults.NoContent();
-    }
-
-    /// <summary>
-    /// The tenant must exist and the caller must manage it: a service admin manages every tenant, a tenant admin only
-    /// its own (another tenant answers 404, as every other tenant's resource does).
-    /// </summary>
-    private static async Task RequireManagedTenantAsync(ClaimsPrincipal user, AppDbContext db, Guid id, CancellationToken cancellationToken)
-    {
-        if (user.Role() != ApiKeyRole.ServiceAdmin && user.Tenant() != id)
-        {
-            throw new NotFoundException("Tenant", id);
-        }
-        await RequireTenantAsync(db, id, cancellationToken);
+        return Forbidden(outcome.Forbidden!);
     }
 
     private static ProblemHttpResult Forbidden(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden.", detail: detail);
-
-    private static async Task RequireTenantAsync(AppDbContext db, Guid id, CancellationToken cancellationToken)
-    {
-        if (!await db.Tenants.AnyAsync(t => t.Id == id, cancellationToken))
-        {
-            throw new NotFoundException("Tenant", id);
-        }
-    }
 }
