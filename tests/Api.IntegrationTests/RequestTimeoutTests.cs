@@ -5,7 +5,7 @@ namespace Api.IntegrationTests;
 
 /// <summary>
 /// Request timeouts (issue 13, item 2) on real Kestrel sockets: TestServer does not cancel a read of a request body
-/// that has stalled, so a client that stops sending can only be reproduced against the Api as its own process.
+/// that has stalled, so a client that stops sending, or hangs up, is reproduced against the Api as its own process.
 /// </summary>
 public sealed class RequestTimeoutTests : IDisposable
 {
@@ -23,17 +23,12 @@ public sealed class RequestTimeoutTests : IDisposable
             ["Api:UploadRequestTimeout"] = "00:00:01",
         });
         string[] filesBefore = StoredFiles();
-        string body = "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nslow\r\n"
-            + "--b\r\nContent-Disposition: form-data; name=\"images\"; filename=\"images.gz\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            + new string('x', 4096);
-        string head = "POST /api/v1/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            + $"X-Api-Key: {ApiFactory.AdminKey}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n";
 
-        // Act: a fifth of a megabyte short of the declared length, then silence.
+        // Act: 4 KB of a declared megabyte, then silence.
         using var socket = new TcpClient();
         await socket.ConnectAsync(api.Address.Host, api.Address.Port);
         NetworkStream stream = socket.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head + body));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(Head(1_000_000) + Prefix() + new string('x', 4096)));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var reading = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var response = new StringBuilder();
@@ -61,6 +56,47 @@ public sealed class RequestTimeoutTests : IDisposable
         Assert.Equal(filesBefore, StoredFiles());
     }
 
+    [Fact]
+    public async Task Upload_ClientDisconnectsMidFile_KeepsNoRowAndNoStagedFile()
+    {
+        // Arrange
+        using ApiProcess api = await ApiProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Storage:DataDirectory"] = _dataDirectory,
+            ["Grpc:Port"] = ApiProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Worker:InProcess"] = "false",
+        });
+        string[] filesBefore = StoredFiles();
+
+        // Act: half a megabyte of a declared megabyte (staged to a file as it arrives), then the connection is closed.
+        string[] filesWhileSending;
+        using (var socket = new TcpClient())
+        {
+            await socket.ConnectAsync(api.Address.Host, api.Address.Port);
+            NetworkStream stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(Head(1_000_000) + Prefix() + new string('x', 512 * 1024)));
+            filesWhileSending = StoredFiles();
+            for (int i = 0; i < 50 && filesWhileSending.Length == filesBefore.Length; i++)
+            {
+                await Task.Delay(100);
+                filesWhileSending = StoredFiles();
+            }
+        }
+        string[] filesAfter = StoredFiles();
+        for (int i = 0; i < 50 && !filesAfter.SequenceEqual(filesBefore); i++)
+        {
+            await Task.Delay(200);
+            filesAfter = StoredFiles();
+        }
+        using HttpClient client = api.CreateClient();
+        JsonElement datasets = await client.GetFromJsonAsync<JsonElement>("/api/v1/datasets");
+
+        // Assert
+        Assert.True(filesWhileSending.Length > filesBefore.Length, "nothing was staged while the body arrived");
+        Assert.Equal(0, datasets.GetProperty("total").GetInt32());
+        Assert.Equal(filesBefore, filesAfter);
+    }
+
     public void Dispose()
     {
         try
@@ -71,6 +107,14 @@ public sealed class RequestTimeoutTests : IDisposable
         {
         }
     }
+
+    /// <summary>The request line and headers of a multipart upload declaring <paramref name="length"/> bytes of body.</summary>
+    private static string Head(int length) => "POST /api/v1/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + $"X-Api-Key: {ApiFactory.AdminKey}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {length}\r\n\r\n";
+
+    /// <summary>A name field and the start of an <c>images</c> file part, whose content follows.</summary>
+    private static string Prefix() => "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nslow\r\n"
+        + "--b\r\nContent-Disposition: form-data; name=\"images\"; filename=\"images.gz\"\r\nContent-Type: application/octet-stream\r\n\r\n";
 
     /// <summary>Every file under the data directory but the database and the key file: staged and stored artifacts.</summary>
     private string[] StoredFiles() => Directory.Exists(_dataDirectory)
