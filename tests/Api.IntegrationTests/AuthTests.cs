@@ -190,6 +190,24 @@ public abstract class AuthTests<TApi>(TApi api) where TApi : ApiFactory
     }
 
     [Fact]
+    public async Task CreateTenant_SameNameConcurrently_OneCreatedTheRestConflict()
+    {
+        HttpClient root = api.CreateClient();
+        string name = $"race-{Guid.NewGuid():N}"[..20];
+
+        HttpResponseMessage[] responses = await Task.WhenAll(Enumerable.Range(0, 8)
+            .Select(_ => root.PostAsJsonAsync("/api/v1/tenants", new { name })));
+
+        string statuses = string.Join(", ", responses.Select(r => (int)r.StatusCode));
+        Assert.Equal(1, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.True(responses.All(r => r.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict), statuses);
+        foreach (HttpResponseMessage response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task TenantAndKeyRequests_BadInput_ProblemDetailsNamingTheField()
     {
         HttpClient root = api.CreateClient();

@@ -41,8 +41,9 @@ public sealed class TenantService(AppDbContext db, ApiKeyVerifier verifier, Time
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException ex) when (UniqueViolations.Involves(ex, nameof(Tenant.Name)))
         {
+            // A concurrent request created it first; any other failure (e.g. the database is down) is not a conflict.
             throw new ConflictException($"A tenant named '{request.Name}' already exists.");
         }
         return new TenantResponse(tenant.Id, tenant.Name, tenant.CreatedAt, 0);
