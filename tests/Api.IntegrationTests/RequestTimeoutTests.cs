@@ -15,13 +15,7 @@ public sealed class RequestTimeoutTests : IDisposable
     public async Task Upload_ClientStopsSendingMidFile_Is504NamingUploadRequestTimeoutAndKeepsNothing()
     {
         // Arrange
-        using ApiProcess api = await ApiProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["Storage:DataDirectory"] = _dataDirectory,
-            ["Grpc:Port"] = ApiProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Worker:InProcess"] = "false",
-            ["Api:UploadRequestTimeout"] = "00:00:01",
-        });
+        using ApiProcess api = await StartApiAsync(uploadRequestTimeout: "00:00:01");
         string[] filesBefore = StoredFiles();
 
         // Act: 4 KB of a declared megabyte, then silence.
@@ -60,12 +54,7 @@ public sealed class RequestTimeoutTests : IDisposable
     public async Task Upload_ClientDisconnectsMidFile_KeepsNoRowAndNoStagedFile()
     {
         // Arrange
-        using ApiProcess api = await ApiProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["Storage:DataDirectory"] = _dataDirectory,
-            ["Grpc:Port"] = ApiProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Worker:InProcess"] = "false",
-        });
+        using ApiProcess api = await StartApiAsync(uploadRequestTimeout: null);
         string[] filesBefore = StoredFiles();
 
         // Act: half a megabyte of a declared megabyte (staged to a file as it arrives), then the connection is closed.
@@ -106,6 +95,22 @@ public sealed class RequestTimeoutTests : IDisposable
         catch (DirectoryNotFoundException)
         {
         }
+    }
+
+    /// <summary>The Api on its own data directory and ports, without a worker; <c>null</c>: the default upload timeout.</summary>
+    private Task<ApiProcess> StartApiAsync(string? uploadRequestTimeout)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Storage:DataDirectory"] = _dataDirectory,
+            ["Grpc:Port"] = ApiProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Worker:InProcess"] = "false",
+        };
+        if (uploadRequestTimeout is not null)
+        {
+            settings["Api:UploadRequestTimeout"] = uploadRequestTimeout;
+        }
+        return ApiProcess.StartAsync(settings);
     }
 
     /// <summary>The request line and headers of a multipart upload declaring <paramref name="length"/> bytes of body.</summary>
