@@ -225,4 +225,34 @@ public sealed class DatabaseOutageTests(ProxiedFaultApi api) : IClassFixture<Pro
         // Before: 500 to every request, and the job Running for ever at attempt 1 after Hangfire failed it.
         Assert.All(statuses, s => Assert.Equal(HttpStatusCode.ServiceUnavailable, s));
     }
+
+    [Fact]
+    public async Task DatabaseGoneWhileVariantsAreBuilt_WorkerWaitsAndFinishesInOneAttempt()
+    {
+        using HttpClient client = api.CreateClient();
+        Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 600, Side = 12, Seed = ApiClient.UniqueSeed() });
+        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs",
+            ApiClient.JobSpec(datasetId, epochs: 2, hidden: [128, 64], maxRank: 32, batchSize: 16));
+        Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        // Training is over once the last epoch is recorded; exporting and timing the variants takes seconds after it.
+        await ApiClient.WaitForJobAsync(client, jobId, j => j.GetProperty("progress").GetProperty("epoch").GetInt32() >= 2, TimeSpan.FromMinutes(2));
+
+        api.Proxy.Stop();
+        try
+        {
+            await Task.Delay(4000);
+        }
+        finally
+        {
+            api.Proxy.Start();
+        }
+
+        JsonElement job = await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
+        Assert.Equal("Succeeded", job.Status());
+        // Before: the outage failed the variant step, and Hangfire's retry finished the job as attempt 2.
+        Assert.Equal(1, job.GetProperty("attempts").GetInt32());
+        Guid runId = Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
+        JsonElement variants = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}/variants");
+        Assert.NotEmpty(variants.GetProperty("devices").EnumerateArray().Single().GetProperty("variants").EnumerateArray());
+    }
 }

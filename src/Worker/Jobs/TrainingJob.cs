@@ -110,10 +110,21 @@ public sealed class TrainingJob(
             {
                 logger.LogInformation("Job {JobId}: run {RunId} is already trained; building its variants.", job.Id, runId);
             }
-            // Its export, verification and latency spans are children of this job's span.
-            db.ChangeTracker.Clear();
-            Run trained = db.Runs.AsNoTracking().Single(r => r.Id == runId);
-            variants.Build(job, trained, test, writer.SaveChanges, $"t{lease.Token}", hardStop.Token);
+            // Its export, verification and latency spans are children of this job's span. A database outage while the
+            // variants are built is ridden out as one during training is: the build starts over from a clean context,
+            // reusing the exports it has committed (a failed step's files are rewritten at the same token-named paths).
+            DatabaseErrors.Retry(
+                () =>
+                {
+                    db.ChangeTracker.Clear();
+                    Run trained = db.Runs.AsNoTracking().Single(r => r.Id == runId);
+                    variants.Build(job, trained, test, writer.SaveChanges, $"t{lease.Token}", hardStop.Token);
+                    return true;
+                },
+                Options.DatabaseOutageTimeout,
+                (ex, delay) => logger.LogWarning("Job {JobId}: database unavailable while building variants ({Error}); retrying in {Delay}s.",
+                    job.Id, ex.Message, delay.TotalSeconds),
+                hardStop.Token);
             Finish(writer, runId, JobStatus.Succeeded, RunStatus.Succeeded, null);
             logger.LogInformation("Job {JobId} succeeded.", job.Id);
         }
