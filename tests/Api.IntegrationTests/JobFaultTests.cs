@@ -193,11 +193,7 @@ public sealed class DatabaseOutageTests(ProxiedFaultApi api) : IClassFixture<Pro
     public async Task DatabaseGoneMidTraining_WorkerWaitsAndFinishesInOneAttempt_ApiAnswers503Meanwhile()
     {
         using HttpClient client = api.CreateClient();
-        Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 1500, Side = 12, Seed = ApiClient.UniqueSeed() });
-        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs",
-            ApiClient.JobSpec(datasetId, epochs: 12, hidden: [128, 64], maxRank: 32, batchSize: 16));
-        Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        await ApiClient.WaitForJobAsync(client, jobId, j => j.GetProperty("progress").GetProperty("epoch").GetInt32() >= 2, TimeSpan.FromMinutes(2));
+        Guid jobId = await SubmitAndWaitForEpochAsync(client, samples: 1500, epochs: 12, untilEpoch: 2);
 
         api.Proxy.Stop();
         var statuses = new List<HttpStatusCode>();
@@ -215,10 +211,7 @@ public sealed class DatabaseOutageTests(ProxiedFaultApi api) : IClassFixture<Pro
             api.Proxy.Start();
         }
 
-        JsonElement job = await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
-        Assert.Equal("Succeeded", job.Status());
-        Assert.Equal(1, job.GetProperty("attempts").GetInt32());
-        Guid runId = Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
+        Guid runId = await AssertSucceededInOneAttemptAsync(client, jobId);
         JsonElement run = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}");
         Assert.Equal(Enumerable.Range(1, 12), run.GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("epoch").GetInt32()));
         Assert.DoesNotContain(api.ArtifactFiles(), f => f.Contains("/checkpoints/", StringComparison.Ordinal));
@@ -230,12 +223,8 @@ public sealed class DatabaseOutageTests(ProxiedFaultApi api) : IClassFixture<Pro
     public async Task DatabaseGoneWhileVariantsAreBuilt_WorkerWaitsAndFinishesInOneAttempt()
     {
         using HttpClient client = api.CreateClient();
-        Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = 600, Side = 12, Seed = ApiClient.UniqueSeed() });
-        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs",
-            ApiClient.JobSpec(datasetId, epochs: 2, hidden: [128, 64], maxRank: 32, batchSize: 16));
-        Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
         // Training is over once the last epoch is recorded; exporting and timing the variants takes seconds after it.
-        await ApiClient.WaitForJobAsync(client, jobId, j => j.GetProperty("progress").GetProperty("epoch").GetInt32() >= 2, TimeSpan.FromMinutes(2));
+        Guid jobId = await SubmitAndWaitForEpochAsync(client, samples: 600, epochs: 2, untilEpoch: 2);
 
         api.Proxy.Stop();
         try
@@ -247,12 +236,28 @@ public sealed class DatabaseOutageTests(ProxiedFaultApi api) : IClassFixture<Pro
             api.Proxy.Start();
         }
 
-        JsonElement job = await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
-        Assert.Equal("Succeeded", job.Status());
         // Before: the outage failed the variant step, and Hangfire's retry finished the job as attempt 2.
-        Assert.Equal(1, job.GetProperty("attempts").GetInt32());
-        Guid runId = Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
+        Guid runId = await AssertSucceededInOneAttemptAsync(client, jobId);
         JsonElement variants = await client.GetFromJsonAsync<JsonElement>($"/api/v1/runs/{runId}/variants");
         Assert.NotEmpty(variants.GetProperty("devices").EnumerateArray().Single().GetProperty("variants").EnumerateArray());
+    }
+
+    private static async Task<Guid> SubmitAndWaitForEpochAsync(HttpClient client, int samples, int epochs, int untilEpoch)
+    {
+        Guid datasetId = await ApiClient.UploadDatasetAsync(client, new IdxBuilder { Samples = samples, Side = 12, Seed = ApiClient.UniqueSeed() });
+        using HttpResponseMessage submitted = await client.PostAsJsonAsync("/api/v1/jobs",
+            ApiClient.JobSpec(datasetId, epochs: epochs, hidden: [128, 64], maxRank: 32, batchSize: 16));
+        Guid jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        await ApiClient.WaitForJobAsync(client, jobId, j => j.GetProperty("progress").GetProperty("epoch").GetInt32() >= untilEpoch, TimeSpan.FromMinutes(2));
+        return jobId;
+    }
+
+    /// <summary>Waits for the job to finish; it must have succeeded in its first attempt. Returns its run.</summary>
+    private static async Task<Guid> AssertSucceededInOneAttemptAsync(HttpClient client, Guid jobId)
+    {
+        JsonElement job = await ApiClient.WaitForJobAsync(client, jobId, j => j.Status() is "Succeeded" or "Failed", TimeSpan.FromMinutes(3));
+        Assert.Equal("Succeeded", job.Status());
+        Assert.Equal(1, job.GetProperty("attempts").GetInt32());
+        return Assert.Single(job.GetProperty("runIds").EnumerateArray()).GetGuid();
     }
 }
