@@ -29,7 +29,7 @@ public static class DependencyInjection
 
         bool postgres = IsPostgres(storage);
         // Contexts are per scope; their options depend on configuration only, so they are built once, not on every
-        // request (building them was a sixth of a cached variant selection's time).
+        // request (each scoped copy re-ran the provider set-up, a cost on every request that uses the database).
         string? postgresConnection = builder.Configuration.GetConnectionString(StorageProviders.PostgresConnectionName);
         if (postgres)
         {

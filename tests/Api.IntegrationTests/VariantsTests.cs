@@ -122,6 +122,24 @@ public abstract class VariantsTests<TApi>(TApi api) where TApi : ApiFactory
     }
 
     [Fact]
+    public async Task CreateDevice_SameNameConcurrently_OneCreatedTheRestConflict()
+    {
+        HttpClient client = api.CreateClient();
+        string name = $"race-{Guid.NewGuid():N}"[..20];
+
+        HttpResponseMessage[] responses = await Task.WhenAll(Enumerable.Range(0, 8)
+            .Select(_ => client.PostAsJsonAsync("/api/v1/devices", new { name })));
+
+        string statuses = string.Join(", ", responses.Select(r => (int)r.StatusCode));
+        Assert.Equal(1, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.True(responses.All(r => r.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict), statuses);
+        foreach (HttpResponseMessage response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task VariantEndpoints_BadInput_Return4xxProblems()
     {
         HttpClient client = api.CreateClient();

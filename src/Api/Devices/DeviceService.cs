@@ -78,8 +78,9 @@ public sealed class DeviceService(AppDbContext db, VariantCatalog catalog, Curre
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException ex) when (UniqueViolations.Involves(ex, nameof(DeviceProfile.Name)))
         {
+            // A concurrent request created it first; any other failure (e.g. the database is down) is not a conflict.
             throw new ConflictException($"A device profile named '{request.Name}' already exists.");
         }
         return ToResponse(device, 0);

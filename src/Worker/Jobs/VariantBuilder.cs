@@ -205,8 +205,9 @@ public sealed class VariantBuilder(
             db.SaveChanges();
             return profile;
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException ex) when (UniqueViolations.Involves(ex, nameof(DeviceProfile.Name)))
         {
+            // Another worker on this host created it first; any other failure propagates (a transient one is retried).
             db.Entry(profile).State = EntityState.Detached;
             return db.DeviceProfiles.Single(d => d.Name == name && d.TenantId == null);
         }
